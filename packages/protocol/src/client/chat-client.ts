@@ -1,0 +1,269 @@
+import WebSocket from 'ws'
+import type { ClientFrame } from '../ws-client-frames.js'
+import type {
+  ErrorFrame,
+  JoinedNotification,
+  MessageNotification,
+  ServerFrame,
+} from '../ws-server-frames.js'
+
+export interface ChatConnectOptions {
+  token?: string
+  /** Where the token travels; the header is the default because URLs end up in logs. */
+  tokenIn?: 'header' | 'query'
+  headers?: Record<string, string>
+  origin?: string
+  handshakeTimeoutMs?: number
+  /**
+   * How many frames `frames` and the unconsumed inbox keep (each drops its oldest beyond it),
+   * so that a long-running bot or load generator does not grow without bound. Default 10 000.
+   */
+  maxBuffered?: number
+}
+
+export interface CloseInfo {
+  code: number
+  reason: string
+}
+
+/** The server answered a request helper (`join`, `say`) with an error frame. */
+export class ChatError extends Error {
+  override readonly name = 'ChatError'
+
+  constructor(readonly frame: ErrorFrame) {
+    super(`server answered ${JSON.stringify(frame)}`)
+  }
+}
+
+type Predicate = (frame: ServerFrame) => boolean
+
+interface Waiter {
+  predicate: Predicate
+  resolve: (frame: ServerFrame) => void
+  reject: (error: Error) => void
+  timer: NodeJS.Timeout
+}
+
+const DEFAULT_TIMEOUT_MS = 5000
+
+/**
+ * A chat connection for tests, bots and load generators. Every received frame is parsed once
+ * and offered first to pending `next` calls, in call order; a frame none of them wants waits in
+ * an inbox for a later `next`, so nothing is missed between calls.
+ */
+export class ChatClient {
+  /** Every frame received (up to `maxBuffered` of the latest), for assertions. */
+  readonly frames: ServerFrame[] = []
+  /** Settles when the connection ends, however it ends. */
+  readonly closed: Promise<CloseInfo>
+  private readonly inbox: ServerFrame[] = []
+  private readonly waiters: Waiter[] = []
+  private readonly listeners = new Set<(frame: ServerFrame) => void>()
+  private closeInfo: CloseInfo | undefined
+
+  private constructor(
+    /** The underlying socket, for what this class does not cover (pings, terminate). */
+    readonly socket: WebSocket,
+    private readonly maxBuffered: number,
+  ) {
+    socket.on('message', (data, isBinary) => this.receive(data, isBinary))
+    // The 'close' event that follows every 'error' reports the end; without a listener the
+    // error would be thrown and crash the process.
+    socket.on('error', () => {})
+    this.closed = new Promise((resolve) => {
+      socket.once('close', (code, reason) => {
+        this.closeInfo = { code, reason: reason.toString() }
+        for (const waiter of this.waiters.splice(0)) {
+          clearTimeout(waiter.timer)
+          waiter.reject(new Error(`connection closed (${code}) before a matching frame arrived`))
+        }
+        resolve(this.closeInfo)
+      })
+    })
+  }
+
+  /** Resolves once the websocket is open; rejects if the handshake fails. */
+  static connect(url: string | URL, options: ChatConnectOptions = {}): Promise<ChatClient> {
+    const target = new URL(url)
+    const headers = { ...options.headers }
+    if (options.token !== undefined) {
+      if (options.tokenIn === 'query') target.searchParams.set('token', options.token)
+      else headers.authorization = `Token ${options.token}`
+    }
+    const socket = new WebSocket(target, {
+      headers,
+      origin: options.origin,
+      handshakeTimeout: options.handshakeTimeoutMs,
+    })
+    // Built before 'open' so that frames sent right after the handshake (MOTD, fatal) are kept.
+    const client = new ChatClient(socket, options.maxBuffered ?? 10_000)
+    return new Promise((resolve, reject) => {
+      const onOpen = () => {
+        socket.off('error', onError)
+        resolve(client)
+      }
+      const onError = (error: Error) => {
+        socket.off('open', onOpen)
+        reject(error)
+      }
+      socket.once('open', onOpen)
+      socket.once('error', onError)
+    })
+  }
+
+  send(frame: ClientFrame): void {
+    this.socket.send(JSON.stringify(frame))
+  }
+
+  /** Sends anything, valid or not, as a text frame (or a binary one). */
+  sendRaw(data: string | Buffer, binary = false): void {
+    this.socket.send(data, { binary })
+  }
+
+  /**
+   * Takes the oldest queued frame matching `predicate` (any frame without one), or waits for
+   * the next matching one. Rejects after `timeoutMs`, or when the connection closes first.
+   */
+  next<T extends ServerFrame>(
+    predicate: (frame: ServerFrame) => frame is T,
+    timeoutMs?: number,
+  ): Promise<T>
+  next(predicate?: Predicate, timeoutMs?: number): Promise<ServerFrame>
+  async next(
+    predicate: Predicate = () => true,
+    timeoutMs = DEFAULT_TIMEOUT_MS,
+  ): Promise<ServerFrame> {
+    const index = this.inbox.findIndex(predicate)
+    if (index !== -1) return this.inbox.splice(index, 1)[0] as ServerFrame
+    return this.wait(predicate, timeoutMs)
+  }
+
+  /**
+   * Calls `listener` with every frame that arrives from now on, consumed or not; earlier ones
+   * are in `frames`. Returns the unsubscribe function.
+   */
+  onFrame(listener: (frame: ServerFrame) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** Joins `room` and resolves with the own `joined` notification (the one with `status`). */
+  join(room: string, timeoutMs?: number): Promise<JoinedNotification> {
+    return this.request(
+      { type: 'join', room_name: room },
+      (f): f is JoinedNotification =>
+        f.type === 'room:notification' && f.code === 'joined' && f.you && f.room_name === room,
+      room,
+      timeoutMs,
+    )
+  }
+
+  /** Posts `body` to `room` and resolves with its own echo (`you: true`), id and stamp included. */
+  say(room: string, body: string, timeoutMs?: number): Promise<MessageNotification> {
+    return this.request(
+      { type: 'message', room_name: room, body },
+      (f): f is MessageNotification =>
+        f.type === 'room:notification' && f.code === 'message' && f.you && f.room_name === room,
+      room,
+      timeoutMs,
+    )
+  }
+
+  /** Starts the closing handshake; resolves like `closed`. */
+  close(code = 1000, reason = ''): Promise<CloseInfo> {
+    if (this.closeInfo === undefined) this.socket.close(code, reason)
+    return this.closed
+  }
+
+  /**
+   * Sends `frame` and waits for its answer among frames that arrive after it, so a stale queued
+   * frame cannot pass for it. Frames carry no request ids, so an error frame counts as the
+   * answer when it names this room or names none.
+   */
+  private async request<T extends ServerFrame>(
+    frame: ClientFrame,
+    isAnswer: (frame: ServerFrame) => frame is T,
+    room: string,
+    timeoutMs = DEFAULT_TIMEOUT_MS,
+  ): Promise<T> {
+    const answer = this.wait((f) => isAnswer(f) || isErrorFor(f, room), timeoutMs)
+    this.send(frame)
+    const received = await answer
+    if (received.type === 'error') throw new ChatError(received)
+    return received as T
+  }
+
+  private wait(predicate: Predicate, timeoutMs: number): Promise<ServerFrame> {
+    if (this.closeInfo !== undefined) {
+      const { code } = this.closeInfo
+      return Promise.reject(new Error(`connection closed (${code}); no matching frame queued`))
+    }
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        predicate,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters.splice(this.waiters.indexOf(waiter), 1)
+          reject(new Error(`no matching frame within ${timeoutMs} ms; ${this.describeInbox()}`))
+        }, timeoutMs),
+      }
+      this.waiters.push(waiter)
+    })
+  }
+
+  private receive(data: WebSocket.RawData, isBinary: boolean): void {
+    let frame: ServerFrame
+    try {
+      if (isBinary) throw new Error('binary frame')
+      frame = JSON.parse(data.toString())
+    } catch {
+      // 1007: the payload does not fit the agreed format. Closing makes a broken server loud
+      // in tests instead of a frame silently going missing.
+      this.socket.close(1007, 'expected a JSON text frame')
+      return
+    }
+    push(this.frames, frame, this.maxBuffered)
+    for (const listener of this.listeners) listener(frame)
+    for (let i = 0; i < this.waiters.length; i++) {
+      const waiter = this.waiters[i] as Waiter
+      let matches: boolean
+      try {
+        matches = waiter.predicate(frame)
+      } catch (error) {
+        // A predicate that throws fails its own `next` call rather than the socket's handler.
+        this.waiters.splice(i--, 1)
+        clearTimeout(waiter.timer)
+        waiter.reject(error as Error)
+        continue
+      }
+      if (matches) {
+        this.waiters.splice(i, 1)
+        clearTimeout(waiter.timer)
+        waiter.resolve(frame)
+        return
+      }
+    }
+    push(this.inbox, frame, this.maxBuffered)
+  }
+
+  private describeInbox(): string {
+    const last = this.inbox.at(-1)
+    if (last === undefined) return 'nothing unconsumed queued'
+    const text = JSON.stringify(last)
+    const shown = text.length > 300 ? `${text.slice(0, 300)}...` : text
+    return `${this.inbox.length} unconsumed frame(s) queued, the latest ${shown}`
+  }
+}
+
+function isErrorFor(frame: ServerFrame, room: string): frame is ErrorFrame {
+  if (frame.type !== 'error') return false
+  const details: Record<string, unknown> | undefined =
+    'details' in frame ? frame.details : undefined
+  return details?.name === undefined || details.name === room
+}
+
+function push(list: ServerFrame[], frame: ServerFrame, max: number): void {
+  list.push(frame)
+  if (list.length > max) list.shift()
+}
