@@ -1,0 +1,2 @@
+export { createDatabase, type Database, type DatabaseConfig } from './database.js'
+export { MigrationError, migrateToLatest } from './migrate.js'

@@ -1,0 +1,11 @@
+export { ConfigError, exitOnConfigError, loadConfig, resolveDataDir } from './config.js'
+export {
+  errorHandlerPlugin,
+  type FieldErrors,
+  fieldErrorsFromValidation,
+} from './error-handler.plugin.js'
+export { healthPlugin, type Readiness, type ReadinessCheck } from './health.plugin.js'
+export { loggerOptions } from './logger.js'
+export { metricsPlugin } from './metrics.plugin.js'
+export { createServer, type ServerOptions } from './server.js'
+export { type ListenOptions, listenWithGrace } from './shutdown.js'

@@ -1,0 +1,33 @@
+import { Type } from '@sinclair/typebox'
+import t from 'tap'
+import { ConfigError, loadConfig } from '../src/index.js'
+
+const Schema = Type.Object({
+  PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 8000 }),
+  SECRET: Type.String({ minLength: 8 }),
+  DEBUG: Type.Boolean({ default: false }),
+})
+
+t.test('valid settings are typed and defaulted', async (t) => {
+  const config = loadConfig(Schema, { SECRET: 'long enough', DEBUG: 'true' })
+  t.same(config, { PORT: 8000, SECRET: 'long enough', DEBUG: true })
+})
+
+t.test('every bad or missing variable is named in one message', async (t) => {
+  t.throws(() => loadConfig(Schema, { PORT: 'eighty' }), {
+    name: 'ConfigError',
+    message: /SECRET is required/,
+  })
+  try {
+    loadConfig(Schema, { PORT: '99999', SECRET: 'short' })
+    t.fail('should have thrown')
+  } catch (error) {
+    t.type(error, ConfigError)
+    t.match((error as Error).message, /PORT/)
+    t.match((error as Error).message, /SECRET/)
+  }
+})
+
+t.test('an empty value counts as unset', async (t) => {
+  t.equal(loadConfig(Schema, { SECRET: 'long enough', PORT: '' }).PORT, 8000)
+})
