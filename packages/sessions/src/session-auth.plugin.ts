@@ -1,0 +1,53 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { tokenFromAuthorization } from './authorization-header.js'
+import type { Session } from './session.js'
+import type { TokenVerifier } from './token-verifier.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the `authenticate` pre-handler on routes that require a session. */
+    session: Session | null
+  }
+  interface FastifyInstance {
+    /** Pre-handler: 401 unless the request carries a valid, unrevoked token. */
+    authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void>
+    /** Pre-handler: as `authenticate`, then 403 unless the user is an administrator. */
+    requireAdmin(request: FastifyRequest, reply: FastifyReply): Promise<void>
+  }
+}
+
+export const NOT_PROVIDED = 'Authentication credentials were not provided.'
+export const INVALID_TOKEN = 'Invalid token.'
+export const FORBIDDEN = 'You do not have permission to perform this action.'
+
+export interface SessionAuthOptions {
+  verify: TokenVerifier
+  /** Extra check after the token itself verified, e.g. auth consulting its sessions table. */
+  isSessionActive?: (session: Session) => Promise<boolean>
+}
+
+export const sessionAuthPlugin = fp<SessionAuthOptions>(
+  async (app: FastifyInstance, options) => {
+    app.decorateRequest('session', null)
+
+    async function authenticate(request: FastifyRequest, reply: FastifyReply) {
+      const header = tokenFromAuthorization(request.headers.authorization)
+      if (header.kind === 'none') return reply.code(401).send({ detail: NOT_PROVIDED })
+      if (header.kind === 'malformed') return reply.code(401).send({ detail: header.detail })
+      const session = await options.verify(header.token)
+      if (!session || (options.isSessionActive && !(await options.isSessionActive(session)))) {
+        return reply.code(401).send({ detail: INVALID_TOKEN })
+      }
+      request.session = session
+    }
+
+    app.decorate('authenticate', authenticate)
+    app.decorate('requireAdmin', async (request: FastifyRequest, reply: FastifyReply) => {
+      await authenticate(request, reply)
+      if (reply.sent) return
+      if (!request.session?.isAdmin) return reply.code(403).send({ detail: FORBIDDEN })
+    })
+  },
+  { name: 'finchat-session-auth', fastify: '5.x' },
+)
