@@ -1,0 +1,38 @@
+import { ConfigError, loadConfig, resolveDataDir } from '@finchat/kit'
+import { type Static, Type } from '@sinclair/typebox'
+
+export const AuthConfigSchema = Type.Object({
+  NODE_ENV: Type.Union(
+    [Type.Literal('development'), Type.Literal('production'), Type.Literal('test')],
+    {
+      default: 'production',
+    },
+  ),
+  HOST: Type.String({ default: '0.0.0.0' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8001 }),
+  LOG_LEVEL: Type.String({ default: 'info' }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATA_DIR: Type.String({ default: '.data' }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  /** PEM private key (Ed25519); required outside development, where one is made in DATA_DIR. */
+  JWT_PRIVATE_KEY: Type.Optional(Type.String({ minLength: 40 })),
+  JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 40 })),
+  TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, default: 7 * 24 * 3600 }),
+  PASSWORD_HASH_COST: Type.Integer({ minimum: 10, maximum: 20, default: 15 }),
+  LOGIN_MAX_FAILURES_PER_USER: Type.Integer({ minimum: 1, default: 10 }),
+  LOGIN_MAX_FAILURES_PER_IP: Type.Integer({ minimum: 1, default: 100 }),
+  LOGIN_FAILURE_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 900 }),
+  TRUST_PROXY: Type.Boolean({ default: false }),
+})
+
+export type AuthConfig = Static<typeof AuthConfigSchema>
+
+export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig {
+  const config = loadConfig(AuthConfigSchema, env)
+  if (config.NODE_ENV !== 'development' && !(config.JWT_PRIVATE_KEY && config.JWT_PUBLIC_KEY)) {
+    throw new ConfigError(
+      'invalid configuration: JWT_PRIVATE_KEY and JWT_PUBLIC_KEY are required outside development',
+    )
+  }
+  return { ...config, DATA_DIR: resolveDataDir(config.DATA_DIR, env) }
+}

@@ -1,0 +1,48 @@
+import { join } from 'node:path'
+import type { Bus } from '@finchat/bus'
+import type { Database } from '@finchat/db'
+import {
+  createMemoryRevocationList,
+  createRedisRevocationList,
+  loadOrCreateKeyFiles,
+  type SigningKeys,
+} from '@finchat/sessions'
+import type { Redis } from 'ioredis'
+import type { AuthOptions } from './app.js'
+import type { AuthConfig } from './config.js'
+import { authDb } from './db/migrate.js'
+import { createMemoryLoginLimiter, createRedisLoginLimiter } from './login/login-limiter.js'
+import { createScryptHasher } from './users/password-hasher.js'
+
+/** Keys from the environment, or (development only, as config enforces) from the data directory. */
+export async function signingKeys(config: AuthConfig): Promise<SigningKeys> {
+  if (config.JWT_PRIVATE_KEY && config.JWT_PUBLIC_KEY) {
+    return { privateKey: config.JWT_PRIVATE_KEY, publicKey: config.JWT_PUBLIC_KEY }
+  }
+  return loadOrCreateKeyFiles(join(config.DATA_DIR, 'keys'))
+}
+
+/** Everything buildAuth needs, from the shared infrastructure of the process. */
+export async function authOptions(
+  config: AuthConfig,
+  infra: { database: Database; bus: Bus; redis?: Redis; keys: SigningKeys },
+): Promise<AuthOptions> {
+  const limits = {
+    maxFailuresPerUser: config.LOGIN_MAX_FAILURES_PER_USER,
+    maxFailuresPerIp: config.LOGIN_MAX_FAILURES_PER_IP,
+    windowSeconds: config.LOGIN_FAILURE_WINDOW_SECONDS,
+  }
+  return {
+    db: authDb(infra.database.db),
+    bus: infra.bus,
+    keys: infra.keys,
+    revocations: infra.redis
+      ? createRedisRevocationList(infra.redis)
+      : createMemoryRevocationList(),
+    loginLimiter: infra.redis
+      ? createRedisLoginLimiter(infra.redis, limits)
+      : createMemoryLoginLimiter(limits),
+    passwords: createScryptHasher(config.PASSWORD_HASH_COST),
+    tokenTtlSeconds: config.TOKEN_TTL_SECONDS,
+  }
+}

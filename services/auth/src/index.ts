@@ -1,0 +1,8 @@
+export { type AuthOptions, buildAuth } from './app.js'
+export { type AuthConfig, AuthConfigSchema, loadAuthConfig } from './config.js'
+export { authDb, migrateAuth } from './db/migrate.js'
+export type { AuthDatabase, AuthDb, User } from './db/schema.js'
+export { authOptions, signingKeys } from './deps.js'
+export { createScryptHasher, type PasswordHasher } from './users/password-hasher.js'
+export { validateRegistration } from './users/registration-rules.js'
+export { createUsersRepository, DuplicateUserError } from './users/users.repository.js'

@@ -1,0 +1,46 @@
+import { join } from 'node:path'
+import { createBus } from '@finchat/bus'
+import { createDatabase } from '@finchat/db'
+import { createServer, exitOnConfigError, listenWithGrace } from '@finchat/kit'
+import { Redis } from 'ioredis'
+import { buildAuth } from './app.js'
+import { type AuthConfig, loadAuthConfig } from './config.js'
+import { migrateAuth } from './db/migrate.js'
+import { authOptions, signingKeys } from './deps.js'
+
+let config: AuthConfig
+try {
+  config = loadAuthConfig()
+} catch (error) {
+  exitOnConfigError(error)
+}
+
+const app = await createServer({ logLevel: config.LOG_LEVEL, trustProxy: config.TRUST_PROXY })
+const database = await createDatabase({
+  url: config.DATABASE_URL,
+  dataDir: join(config.DATA_DIR, 'pglite'),
+})
+try {
+  await migrateAuth(database.db)
+} catch (error) {
+  app.log.fatal({ err: error }, 'migration failed')
+  process.exit(1)
+}
+const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { lazyConnect: false }) : undefined
+redis?.on('error', (err) => app.log.warn({ err: err.message }, 'redis unavailable'))
+const bus = createBus({ redisUrl: config.REDIS_URL, logger: app.log })
+
+app.readiness.add('database', database.ping)
+app.readiness.add('bus', bus.ping)
+await app.register(
+  buildAuth(await authOptions(config, { database, bus, redis, keys: await signingKeys(config) })),
+)
+await listenWithGrace(app, {
+  port: config.PORT,
+  host: config.HOST,
+  onClosed: async () => {
+    await bus.close()
+    redis?.disconnect()
+    await database.close()
+  },
+})

@@ -1,0 +1,39 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { DetailError, UserList, UserSummary } from '@finchat/protocol'
+import { Type } from '@sinclair/typebox'
+import type { AuthDeps } from '../app.js'
+import type { User } from '../db/schema.js'
+
+export const toUserSummary = (user: User) => ({
+  id: user.id,
+  username: user.username,
+  email: user.email,
+  is_admin: user.is_admin,
+  created_at: user.created_at.toISOString(),
+})
+
+/** Administration of users, for the web UI's admin page; administrators only. */
+export const adminUserRoutes: FastifyPluginAsyncTypebox<AuthDeps> = async (app, { users }) => {
+  app.addHook('preHandler', app.requireAdmin)
+
+  app.get(
+    '/admin/users',
+    { schema: { response: { 200: UserList, 401: DetailError, 403: DetailError } } },
+    async () => ({ users: (await users.list()).map(toUserSummary) }),
+  )
+
+  app.post(
+    '/admin/users/:username/admin',
+    {
+      schema: {
+        params: Type.Object({ username: Type.String({ maxLength: 150 }) }),
+        response: { 200: UserSummary, 401: DetailError, 403: DetailError, 404: DetailError },
+      },
+    },
+    async (request, reply) => {
+      const user = await users.setAdmin(request.params.username, true)
+      if (!user) return reply.code(404).send({ detail: 'No such user.' })
+      return toUserSummary(user)
+    },
+  )
+}

@@ -1,0 +1,46 @@
+import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto'
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>
+  verify(password: string, stored: string): Promise<boolean>
+}
+
+const KEY_LENGTH = 32
+
+function derive(password: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    // node's scrypt runs on the libuv thread pool: the event loop keeps serving meanwhile.
+    scrypt(password, salt, KEY_LENGTH, options, (error, key) =>
+      error ? reject(error) : resolve(key),
+    )
+  })
+}
+
+/**
+ * scrypt with a per-password salt. The cost is stored with each hash (`scrypt$logN$r$p$salt$key`),
+ * so raising it later leaves existing hashes verifiable.
+ */
+export function createScryptHasher(logN = 15): PasswordHasher {
+  const r = 8
+  const p = 1
+  const options = (log: number): ScryptOptions => ({
+    N: 2 ** log,
+    r,
+    p,
+    maxmem: 256 * 2 ** log * r,
+  })
+  return {
+    async hash(password) {
+      const salt = randomBytes(16)
+      const key = await derive(password, salt, options(logN))
+      return ['scrypt', logN, r, p, salt.toString('base64'), key.toString('base64')].join('$')
+    },
+    async verify(password, stored) {
+      const [scheme, log, , , salt, key] = stored.split('$')
+      if (scheme !== 'scrypt' || !log || !salt || !key) return false
+      const expected = Buffer.from(key, 'base64')
+      const actual = await derive(password, Buffer.from(salt, 'base64'), options(Number(log)))
+      return actual.length === expected.length && timingSafeEqual(actual, expected)
+    },
+  }
+}

@@ -1,0 +1,79 @@
+import t from 'tap'
+import { login, startAuth, strongPassword } from '../helpers/auth-server.js'
+
+t.test('logging in', async (t) => {
+  const { app } = await startAuth(t, { maxFailuresPerUser: 3, maxFailuresPerIp: 8 })
+  await app.inject({
+    method: 'POST',
+    url: '/register',
+    payload: { username: 'alice', email: 'alice@example.com', password: strongPassword },
+  })
+  const attempt = (payload: unknown) =>
+    app.inject({ method: 'POST', url: '/login', payload: payload as object })
+
+  t.test('right credentials give a token, a new one per login', async (t) => {
+    const first = await attempt({ username: 'alice', password: strongPassword })
+    t.equal(first.statusCode, 200)
+    const { token } = first.json()
+    t.type(token, 'string')
+    t.ok(token.length >= 20)
+    const second = await login(app, 'alice')
+    t.not(second, token)
+  })
+
+  t.test('the username is matched in any letter case', async (t) => {
+    t.equal((await attempt({ username: 'ALICE', password: strongPassword })).statusCode, 200)
+  })
+
+  t.test('a form body works', async (t) => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/login',
+      payload: `username=alice&password=${encodeURIComponent(strongPassword)}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    })
+    t.equal(response.statusCode, 200)
+  })
+
+  t.test('successful logins never use up the failure budget', async (t) => {
+    for (let i = 0; i < 15; i++) await login(app, 'alice')
+    t.pass('15 logins in a row')
+  })
+
+  t.test('wrong password and unknown user get the same answer', async (t) => {
+    const wrong = await attempt({ username: 'alice', password: 'not-the-password' })
+    t.equal(wrong.statusCode, 400)
+    t.same(wrong.json(), { non_field_errors: ['Username/Password mismatch'] })
+    const unknown = await attempt({ username: 'nobody', password: strongPassword })
+    t.same(unknown.json(), { non_field_errors: ['Username/Password mismatch'] })
+  })
+
+  t.test('missing fields are named', async (t) => {
+    const response = await attempt({})
+    t.equal(response.statusCode, 400)
+    t.same(response.json(), {
+      username: ['This field is required.'],
+      password: ['This field is required.'],
+    })
+  })
+
+  t.test('a guessing loop is stopped with 429, even for the right password', async (t) => {
+    const codes: number[] = []
+    for (let i = 0; i < 4; i++) {
+      codes.push((await attempt({ username: 'alice', password: `guess-${i}-xyz` })).statusCode)
+    }
+    t.same(codes, [400, 400, 429, 429], 'alice had one failure before; three is her budget')
+    const blocked = await attempt({ username: 'alice', password: strongPassword })
+    t.equal(blocked.statusCode, 429)
+    t.match(blocked.headers['retry-after'], /^\d+$/)
+    t.match(blocked.json(), { detail: /Too many failed login attempts/ })
+  })
+
+  t.test('one address guessing many names is stopped too', async (t) => {
+    const codes: number[] = []
+    for (let i = 0; i < 8; i++) {
+      codes.push((await attempt({ username: `user${i}`, password: 'whatever-it-is' })).statusCode)
+    }
+    t.ok(codes.includes(429), `${codes}`)
+  })
+})

@@ -1,0 +1,87 @@
+import { STREAMS } from '@finchat/protocol'
+import { createTokenVerifier, generateSigningKeys } from '@finchat/sessions'
+import { createSigner } from 'fast-jwt'
+import t from 'tap'
+import { login, registerAndLogin, startAuth } from '../helpers/auth-server.js'
+
+t.test('profile and logout', async (t) => {
+  const server = await startAuth(t)
+  const { app } = server
+  const profile = (authorization?: string) =>
+    app.inject({
+      method: 'GET',
+      url: '/profile',
+      headers: authorization ? { authorization } : {},
+    })
+  const logout = (authorization?: string) =>
+    app.inject({
+      method: 'POST',
+      url: '/logout',
+      headers: authorization ? { authorization } : {},
+    })
+
+  const token = await registerAndLogin(app, 'alice')
+
+  t.test('the profile answers for Token and Bearer', async (t) => {
+    for (const scheme of ['Token', 'Bearer', 'token']) {
+      const response = await profile(`${scheme} ${token}`)
+      t.equal(response.statusCode, 200, scheme)
+      t.match(response.json(), { username: 'alice', email: 'alice@example.com', is_admin: false })
+    }
+  })
+
+  t.test('no credentials, bad header shapes and bad tokens get 401 with the reason', async (t) => {
+    t.same((await profile()).json(), { detail: 'Authentication credentials were not provided.' })
+    t.same((await profile(`Basic ${token}`)).json(), {
+      detail: 'Authentication credentials were not provided.',
+    })
+    t.equal((await profile('Token')).statusCode, 401)
+    t.equal((await profile(`Token ${token} extra`)).statusCode, 401)
+    const garbage = await profile('Token abcdefghijklmnopqrstuvwxyz')
+    t.equal(garbage.statusCode, 401)
+    t.same(garbage.json(), { detail: 'Invalid token.' })
+  })
+
+  t.test('a forged token (another key) and an expired one are refused', async (t) => {
+    const claims = { sub: '1', name: 'alice', adm: true, sid: 'forged' }
+    const forged = createSigner({ key: generateSigningKeys().privateKey, algorithm: 'EdDSA' })(
+      claims,
+    )
+    t.same((await profile(`Token ${forged}`)).json(), { detail: 'Invalid token.' })
+    const sign = createSigner({ key: server.keys.privateKey, algorithm: 'EdDSA' })
+    const expired = sign({ ...claims, exp: Math.floor(Date.now() / 1000) - 10 })
+    t.same((await profile(`Token ${expired}`)).json(), { detail: 'Invalid token.' })
+    const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.`
+    t.equal((await profile(`Token ${unsigned}`)).statusCode, 401)
+  })
+
+  t.test('logout revokes that session only, everywhere, and announces it', async (t) => {
+    const other = await login(app, 'alice')
+    let resolveRevoked: (event: unknown) => void = () => {}
+    const revoked = new Promise<unknown>((resolve) => {
+      resolveRevoked = resolve
+    })
+    const subscription = server.bus.subscribe(STREAMS.authEvents, (entries) => {
+      resolveRevoked(entries[0]?.data)
+    })
+    t.teardown(() => subscription.close())
+    await subscription.ready
+
+    const response = await logout(`Token ${token}`)
+    t.equal(response.statusCode, 204)
+    t.equal(response.body, '')
+
+    t.same((await profile(`Token ${token}`)).json(), { detail: 'Invalid token.' })
+    t.equal((await profile(`Token ${other}`)).statusCode, 200, 'the other session lives on')
+    const elsewhere = createTokenVerifier({
+      publicKey: server.keys.publicKey,
+      revocations: server.otherProcessRevocations,
+    })
+    t.equal(await elsewhere(token), null, 'another process refuses it at once')
+    t.ok(await elsewhere(other))
+    t.match(await revoked, { type: 'session.revoked', username: 'alice', session_id: String })
+
+    t.same((await logout(`Token ${token}`)).json(), { detail: 'Invalid token.' })
+    t.same((await logout()).json(), { detail: 'Authentication credentials were not provided.' })
+  })
+})
