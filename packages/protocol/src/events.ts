@@ -35,12 +35,18 @@ export type AuthEvent = Static<typeof AuthEvent>
  */
 const Instance = Type.Optional(Type.String())
 
+/** The connection (on `instance`) that joined or parted, so its instance can find it again. */
+const Connection = Type.Optional(Type.String())
+
 export const RoomJoinedEvent = Type.Object({
   type: Type.Literal('room.joined'),
   room: Type.String(),
+  /** The room's row id, so the joiner's instance reads its history without a lookup. */
+  room_id: Type.Integer(),
   user: Type.String(),
   stamp: Stamp,
   instance: Instance,
+  connection: Connection,
 })
 export type RoomJoinedEvent = Static<typeof RoomJoinedEvent>
 
@@ -50,6 +56,7 @@ export const RoomPartedEvent = Type.Object({
   user: Type.String(),
   stamp: Stamp,
   instance: Instance,
+  connection: Connection,
 })
 export type RoomPartedEvent = Static<typeof RoomPartedEvent>
 

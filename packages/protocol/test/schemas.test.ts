@@ -185,7 +185,7 @@ t.test('bus events', async (t) => {
     }),
   )
   const events = [
-    { type: 'room.joined', room: 'R', user: 'alice', stamp, instance: 'chat-1' },
+    { type: 'room.joined', room: 'R', room_id: 1, user: 'alice', stamp, instance: 'chat-1' },
     { type: 'room.parted', room: 'R', user: 'alice', stamp },
     { type: 'room.message', id: 1, room: 'R', user: 'alice', body: 'hi', stamp },
     { type: 'room.custom', room: 'R', user: 'a', command: 'stock', payload: 'x', stamp },

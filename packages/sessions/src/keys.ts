@@ -34,7 +34,14 @@ export async function loadOrCreateKeyFiles(dir: string): Promise<SigningKeys> {
   }
   const keys = generateSigningKeys()
   await mkdir(dir, { recursive: true })
-  await writeFile(privatePath, keys.privateKey, { mode: 0o600, flag: 'wx' })
-  await writeFile(publicPath, keys.publicKey, { flag: 'wx' })
+  try {
+    await writeFile(privatePath, keys.privateKey, { mode: 0o600, flag: 'wx' })
+    await writeFile(publicPath, keys.publicKey, { flag: 'wx' })
+  } catch (error) {
+    // Another service of the same development setup made them first: use theirs.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    return loadOrCreateKeyFiles(dir)
+  }
   return keys
 }

@@ -14,6 +14,8 @@ export const AuthConfigSchema = Type.Object({
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   DATA_DIR: Type.String({ default: '.data' }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  /** Prepended to every Redis key and stream, so that several deployments can share a server. */
+  REDIS_PREFIX: Type.String({ default: '' }),
   /** PEM private key (Ed25519); required outside development, where one is made in DATA_DIR. */
   JWT_PRIVATE_KEY: Type.Optional(Type.String({ minLength: 40 })),
   JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 40 })),

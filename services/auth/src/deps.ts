@@ -37,10 +37,10 @@ export async function authOptions(
     bus: infra.bus,
     keys: infra.keys,
     revocations: infra.redis
-      ? createRedisRevocationList(infra.redis)
+      ? createRedisRevocationList(infra.redis, config.REDIS_PREFIX)
       : createMemoryRevocationList(),
     loginLimiter: infra.redis
-      ? createRedisLoginLimiter(infra.redis, limits)
+      ? createRedisLoginLimiter(infra.redis, limits, config.REDIS_PREFIX)
       : createMemoryLoginLimiter(limits),
     passwords: createScryptHasher(config.PASSWORD_HASH_COST),
     tokenTtlSeconds: config.TOKEN_TTL_SECONDS,

@@ -28,7 +28,7 @@ try {
 }
 const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { lazyConnect: false }) : undefined
 redis?.on('error', (err) => app.log.warn({ err: err.message }, 'redis unavailable'))
-const bus = createBus({ redisUrl: config.REDIS_URL, logger: app.log })
+const bus = createBus({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX, logger: app.log })
 
 app.readiness.add('database', database.ping)
 app.readiness.add('bus', bus.ping)

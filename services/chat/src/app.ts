@@ -1,0 +1,202 @@
+import cookie from '@fastify/cookie'
+import websocket from '@fastify/websocket'
+import type { Bus, BusSubscription } from '@finchat/bus'
+// Brings the kit's decorations (metrics, readiness) into this plugin's view of Fastify.
+import type {} from '@finchat/kit'
+import { type AuthEvent, type ChatEvent, CloseCode, formatStamp, STREAMS } from '@finchat/protocol'
+import { createTokenVerifier, type RevocationList, sessionAuthPlugin } from '@finchat/sessions'
+import type { FastifyInstance } from 'fastify'
+import { Counter, Gauge } from 'prom-client'
+import type { ChatConnection } from './connections/chat-connection.js'
+import { chatSocketRoutes } from './connections/chat-socket.routes.js'
+import { createCommandHandler } from './connections/command-handler.js'
+import { createConnectionRegistry } from './connections/connection-registry.js'
+import { createHandshakeAuth } from './connections/handshake-auth.js'
+import type { RateLimit } from './connections/token-bucket.js'
+import type { ChatDb } from './db/schema.js'
+import { createRoomEventHandler } from './events/room-events.js'
+import { createMessagesRepository } from './messages/messages.repository.js'
+import type { Presence } from './presence/presence.js'
+import { adminRoomRoutes } from './rooms/admin-rooms.routes.js'
+import { createRoomsRepository } from './rooms/rooms.repository.js'
+
+export interface ChatLimits {
+  /** Largest frame accepted; a larger one closes the connection with 1009. */
+  maxFrameBytes: number
+  rateLimit: RateLimit
+  /** Outbound bytes a connection may have waiting before it counts as a slow consumer. */
+  maxBufferedBytes: number
+  /** Interval of websocket pings; a peer silent for a whole interval is dropped. */
+  pingIntervalMs: number
+}
+
+export const DEFAULT_LIMITS: ChatLimits = {
+  maxFrameBytes: 64 * 1024,
+  rateLimit: { burst: 100, perSecond: 20 },
+  maxBufferedBytes: 1024 * 1024,
+  pingIntervalMs: 30_000,
+}
+
+export interface ChatOptions {
+  db: ChatDb
+  bus: Bus
+  presence: Presence
+  revocations: RevocationList
+  publicKey: string
+  limits?: Partial<ChatLimits>
+  cookieName?: string
+  allowedOrigins?: string[]
+  clock?: () => Date
+}
+
+/** The chat service as a plugin: websocket sessions, rooms, history, presence and fan-out. */
+export function buildChat(options: ChatOptions) {
+  return async (app: FastifyInstance) => {
+    const limits = { ...DEFAULT_LIMITS, ...options.limits }
+    const clock = options.clock ?? (() => new Date())
+    const { presence, bus } = options
+    const instanceId = presence.instanceId
+    const log = app.log.child({ instance: instanceId })
+    const registry = createConnectionRegistry()
+    const rooms = createRoomsRepository(options.db)
+    const messages = createMessagesRepository(options.db)
+    const commands = createCommandHandler({
+      instanceId,
+      rooms,
+      messages,
+      presence,
+      bus,
+      clock,
+      log,
+    })
+    const verify = createTokenVerifier({
+      publicKey: options.publicKey,
+      revocations: options.revocations,
+    })
+
+    const connectionsGauge = new Gauge({
+      name: 'chat_connections',
+      help: 'Open chat websockets on this instance',
+      registers: [app.metrics],
+    })
+    const deliveries = new Counter({
+      name: 'chat_deliveries_total',
+      help: 'Room frames handed to local connections',
+      registers: [app.metrics],
+    })
+    const eventsRead = new Counter({
+      name: 'chat_events_read_total',
+      help: 'chat:events entries read by this instance',
+      registers: [app.metrics],
+    })
+
+    function release(connection: ChatConnection, announce = true): Promise<void> {
+      connection.released ??= (async () => {
+        registry.remove(connection)
+        connectionsGauge.set(registry.size)
+        // Partings first, then the claim: a user reconnecting elsewhere must not have their
+        // new joins overtaken by the old connection's partings.
+        if (announce) await commands.leaveAll(connection)
+        else connection.joined.clear()
+        await presence.releaseUser(connection.session.userId).catch((err) => {
+          log.warn({ err, user: connection.username }, 'could not release a user')
+        })
+      })()
+      return connection.released
+    }
+
+    function closeAll(code: number, reason: string, announce = true) {
+      return Promise.all(
+        [...registry.all()].map((connection) => {
+          connection.close(code, reason)
+          return release(connection, announce)
+        }),
+      )
+    }
+
+    const onRoomEvents = createRoomEventHandler({
+      instanceId,
+      registry,
+      statusFor: commands.statusFor,
+      onDelivered: (count) => deliveries.inc(count),
+      log,
+    })
+    const subscriptions: BusSubscription[] = [
+      bus.subscribe<ChatEvent>(STREAMS.chatEvents, (entries) => {
+        eventsRead.inc(entries.length)
+        onRoomEvents(entries)
+      }),
+      bus.subscribe<AuthEvent>(STREAMS.authEvents, (entries) => {
+        for (const { data } of entries) {
+          if (data.type !== 'session.revoked') continue
+          const connection = registry.bySession(data.session_id)
+          if (!connection) continue
+          connection.send(JSON.stringify({ type: 'notification', code: 'logged-out' }))
+          connection.close(CloseCode.normal)
+          void release(connection)
+        }
+      }),
+    ]
+    await Promise.all(subscriptions.map((subscription) => subscription.ready))
+    await presence.start({
+      onOrphans: async (orphans) => {
+        log.warn({ count: orphans.length }, 'announcing the partings of a dead instance')
+        for (const { room, user } of orphans) {
+          await bus.append(STREAMS.chatEvents, {
+            type: 'room.parted',
+            room,
+            user,
+            stamp: formatStamp(clock()),
+          } satisfies ChatEvent)
+        }
+      },
+      onEvicted: () => void closeAll(CloseCode.serviceRestart, 'instance restarting', false),
+    })
+
+    const pings = setInterval(() => {
+      for (const connection of registry.all()) {
+        if (!connection.alive) {
+          connection.socket.terminate()
+          continue
+        }
+        connection.alive = false
+        connection.socket.ping()
+      }
+    }, limits.pingIntervalMs)
+    pings.unref()
+
+    app.addHook('onClose', async () => {
+      clearInterval(pings)
+      await Promise.all(subscriptions.map((subscription) => subscription.close()))
+      await presence.stop().catch((err) => log.warn({ err }, 'could not clear presence'))
+    })
+
+    await app.register(cookie)
+    await app.register(websocket, {
+      options: { maxPayload: limits.maxFrameBytes },
+      // Graceful stop: 1012 tells clients to reconnect (elsewhere); partings are published
+      // before the bus closes.
+      preClose: async () => {
+        await closeAll(CloseCode.serviceRestart, 'instance restarting')
+      },
+    })
+    await app.register(chatSocketRoutes, {
+      registry,
+      commands,
+      presence,
+      authenticate: createHandshakeAuth({
+        verify,
+        cookieName: options.cookieName ?? 'finchat_session',
+        allowedOrigins: options.allowedOrigins ?? [],
+      }),
+      rateLimit: limits.rateLimit,
+      maxBufferedBytes: limits.maxBufferedBytes,
+      release,
+      onConnectionCount: (count) => connectionsGauge.set(count),
+    })
+    await app.register(async (admin) => {
+      await admin.register(sessionAuthPlugin, { verify })
+      await admin.register(adminRoomRoutes, { rooms, bus, presence, clock })
+    })
+  }
+}

@@ -1,0 +1,90 @@
+import type { Session } from '@finchat/sessions'
+import type { WebSocket } from 'ws'
+import { createTokenBucket, type RateLimit } from './token-bucket.js'
+
+export interface JoinedRoom {
+  id: number
+  name: string
+}
+
+let nextConnectionId = 0
+
+/**
+ * One user's websocket. Frames out are written in the order they were handed over, even when
+ * one of them (the joiner's own `joined`, with its status) is still being computed.
+ */
+export class ChatConnection {
+  readonly id = `c${++nextConnectionId}`
+  /** Rooms the user has joined, as far as commands are concerned. */
+  readonly joined = new Map<string, JoinedRoom>()
+  /** Whether a pong came back since the last ping. */
+  alive = true
+  /** Set once the connection is being let go, so that it is let go once. */
+  released?: Promise<void>
+  private readonly bucket
+  private pending: (string | Promise<string | null>)[] | null = null
+  private closing = false
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly session: Session,
+    readonly viaToken: boolean,
+    rateLimit: RateLimit,
+    private readonly maxBufferedBytes: number,
+    private readonly onSlow: (connection: ChatConnection) => void,
+  ) {
+    this.bucket = createTokenBucket(rateLimit)
+  }
+
+  get username() {
+    return this.session.username
+  }
+
+  /** 0 when the frame may be handled, else the milliseconds until it would be. */
+  takeAllowance() {
+    return this.bucket.take()
+  }
+
+  send(frame: string) {
+    if (this.pending) this.pending.push(frame)
+    else this.write(frame)
+  }
+
+  /** Queues a frame computed later; everything sent after it waits for it. null sends nothing. */
+  sendLater(frame: Promise<string | null>) {
+    if (this.pending) {
+      this.pending.push(frame)
+      return
+    }
+    this.pending = [frame]
+    void this.drain()
+  }
+
+  private async drain() {
+    const queue = this.pending
+    if (!queue) return
+    while (queue.length > 0) {
+      const next = queue[0] as string | Promise<string | null>
+      const frame = typeof next === 'string' ? next : await next.catch(() => null)
+      queue.shift()
+      if (frame !== null) this.write(frame)
+    }
+    this.pending = null
+  }
+
+  private write(frame: string) {
+    if (this.closing || this.socket.readyState !== this.socket.OPEN) return
+    // A client that does not read must not make the server hold its backlog.
+    if (this.socket.bufferedAmount > this.maxBufferedBytes) {
+      this.closing = true
+      this.onSlow(this)
+      return
+    }
+    this.socket.send(frame)
+  }
+
+  close(code: number, reason = '') {
+    this.closing = true
+    if (this.socket.readyState === this.socket.OPEN) this.socket.close(code, reason)
+  }
+}

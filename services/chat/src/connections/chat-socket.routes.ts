@@ -1,0 +1,128 @@
+import { CloseCode, ErrorCode, FatalCode, MOTD_TEXT, parseClientFrame } from '@finchat/protocol'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { RawData, WebSocket } from 'ws'
+import type { Presence } from '../presence/presence.js'
+import { ChatConnection } from './chat-connection.js'
+import type { CommandHandler } from './command-handler.js'
+import type { ConnectionRegistry } from './connection-registry.js'
+import type { HandshakeResult } from './handshake-auth.js'
+import type { RateLimit } from './token-bucket.js'
+
+export interface ChatSocketOptions {
+  registry: ConnectionRegistry
+  commands: CommandHandler
+  presence: Presence
+  authenticate(request: FastifyRequest): Promise<HandshakeResult>
+  rateLimit: RateLimit
+  maxBufferedBytes: number
+  /** Ends a connection for good: leaves its rooms, then frees the user. Idempotent. */
+  release(connection: ChatConnection): Promise<void>
+  onConnectionCount(count: number): void
+}
+
+const fatal = (code: string) => JSON.stringify({ type: 'fatal', code })
+const MOTD = JSON.stringify({ type: 'notification', code: 'api-motd', content: MOTD_TEXT })
+const NOT_AN_UPGRADE = {
+  detail: 'This endpoint speaks WebSocket: connect with an Upgrade request.',
+}
+
+function endWithFatal(socket: WebSocket, code: string) {
+  socket.send(fatal(code))
+  socket.close(CloseCode.normal)
+}
+
+/** `/ws/chat` (and `/ws/chat/`): the chat protocol over one websocket per user. */
+export async function chatSocketRoutes(app: FastifyInstance, options: ChatSocketOptions) {
+  const { registry, commands, presence } = options
+
+  async function open(socket: WebSocket, request: FastifyRequest) {
+    // Frames may arrive while the handshake is checked: keep them, in order, for afterwards.
+    const early: [RawData, boolean][] = []
+    let onFrame = (data: RawData, isBinary: boolean) => {
+      early.push([data, isBinary])
+    }
+    socket.on('message', (data, isBinary) => onFrame(data, isBinary))
+    socket.on('error', (err) => request.log.debug({ err }, 'websocket error'))
+
+    let auth: HandshakeResult
+    try {
+      auth = await options.authenticate(request)
+    } catch (err) {
+      // The revocation list is unreachable: not the client's fault, so no `fatal`.
+      request.log.warn({ err }, 'could not verify a websocket token')
+      return socket.close(1013, 'try again later')
+    }
+    if (auth.kind === 'refused') return endWithFatal(socket, FatalCode.notAuthenticated)
+    const { session } = auth
+    if (registry.byUsername(session.username) || !(await presence.claimUser(session.userId))) {
+      return endWithFatal(socket, FatalCode.alreadyChatting)
+    }
+    const connection = new ChatConnection(
+      socket,
+      session,
+      auth.viaToken,
+      options.rateLimit,
+      options.maxBufferedBytes,
+      (slow) => {
+        request.log.warn({ user: slow.username }, 'closing a slow consumer')
+        slow.close(CloseCode.slowConsumer, 'slow consumer')
+        void options.release(slow)
+      },
+    )
+    if (socket.readyState !== socket.OPEN) {
+      await presence.releaseUser(session.userId)
+      return
+    }
+    registry.add(connection)
+    options.onConnectionCount(registry.size)
+    socket.on('close', () => void options.release(connection))
+    socket.on('pong', () => {
+      connection.alive = true
+    })
+    if (auth.viaToken) connection.send(MOTD)
+
+    // Frames of one connection are handled one after another, so its messages keep their order.
+    let queue = Promise.resolve()
+    onFrame = (data, isBinary) => {
+      const waitMs = connection.takeAllowance()
+      if (waitMs > 0) {
+        connection.send(
+          JSON.stringify({
+            type: 'error',
+            code: ErrorCode.rateLimited,
+            details: { retry_after_ms: waitMs },
+          }),
+        )
+        return
+      }
+      const parsed = parseClientFrame(
+        Array.isArray(data)
+          ? Buffer.concat(data)
+          : data instanceof ArrayBuffer
+            ? Buffer.from(data)
+            : data,
+        isBinary,
+      )
+      if (!parsed.ok) {
+        connection.send(JSON.stringify(parsed.error))
+        return
+      }
+      queue = queue.then(() => commands.handle(connection, parsed.frame))
+    }
+    for (const [data, isBinary] of early.splice(0)) onFrame(data, isBinary)
+  }
+
+  for (const url of ['/ws/chat', '/ws/chat/']) {
+    app.route({
+      method: 'GET',
+      url,
+      handler: async (_request, reply) => reply.code(400).send(NOT_AN_UPGRADE),
+      wsHandler: (socket, request) => {
+        open(socket, request).catch((err) => {
+          request.log.error({ err }, 'websocket setup failed')
+          socket.close(1011, 'internal error')
+        })
+      },
+    })
+  }
+}

@@ -1,0 +1,27 @@
+import type { ColumnType, Generated, Kysely, Selectable } from 'kysely'
+
+export interface RoomsTable {
+  id: Generated<number>
+  name: string
+  created_at: ColumnType<Date, never, never>
+}
+
+export interface MessagesTable {
+  id: Generated<number>
+  room_id: number
+  user_id: number
+  username: string
+  body: string
+  created_at: ColumnType<Date, never, never>
+}
+
+export interface ChatDatabase {
+  rooms: RoomsTable
+  messages: MessagesTable
+}
+
+export type RoomRow = Selectable<RoomsTable>
+export type MessageRow = Selectable<MessagesTable>
+export type ChatDb = Kysely<ChatDatabase>
+
+export const CHAT_SCHEMA = 'chat'

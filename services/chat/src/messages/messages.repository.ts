@@ -1,0 +1,61 @@
+import type { Kysely } from 'kysely'
+import type { ChatDatabase } from '../db/schema.js'
+
+export type MessagesRepository = ReturnType<typeof createMessagesRepository>
+
+export interface StoredMessage {
+  id: number
+  username: string
+  body: string
+  created_at: Date
+}
+
+export interface HistoryQuery {
+  roomId: number
+  before?: number
+  after?: number
+  limit: number
+}
+
+export function createMessagesRepository(db: Kysely<ChatDatabase>) {
+  return {
+    insert(
+      message: { roomId: number; userId: number; username: string; body: string },
+      trx: Kysely<ChatDatabase> = db,
+    ): Promise<StoredMessage> {
+      return trx
+        .insertInto('messages')
+        .values({
+          room_id: message.roomId,
+          user_id: message.userId,
+          username: message.username,
+          body: message.body,
+        })
+        .returning(['id', 'username', 'body', 'created_at'])
+        .executeTakeFirstOrThrow()
+    },
+
+    /** Undoes an insert whose broadcast failed, so that nothing unannounced stays in history. */
+    async remove(id: number, trx: Kysely<ChatDatabase> = db) {
+      await trx.deleteFrom('messages').where('id', '=', id).execute()
+    },
+
+    /**
+     * A page of a room's history, newest first. With `after`, the page is the oldest messages
+     * after that id (what a reconnecting client missed), still listed newest first.
+     */
+    async page(query: HistoryQuery, trx: Kysely<ChatDatabase> = db): Promise<StoredMessage[]> {
+      let select = trx
+        .selectFrom('messages')
+        .select(['id', 'username', 'body', 'created_at'])
+        .where('room_id', '=', query.roomId)
+      if (query.before !== undefined) select = select.where('id', '<', query.before)
+      if (query.after !== undefined) select = select.where('id', '>', query.after)
+      const rows = await select
+        .orderBy('id', query.after !== undefined ? 'asc' : 'desc')
+        .limit(query.limit)
+        .execute()
+      return query.after !== undefined ? rows.reverse() : rows
+    },
+  }
+}

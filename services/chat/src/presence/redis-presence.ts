@@ -1,0 +1,171 @@
+import { setTimeout } from 'node:timers/promises'
+import type { Redis } from 'ioredis'
+import type { Orphan, Presence } from './presence.js'
+import { sortByCodePoint } from './presence.js'
+
+export interface RedisPresenceOptions {
+  redis: Redis
+  instanceId: string
+  prefix?: string
+  /** How often this instance says it is alive. */
+  heartbeatMs?: number
+  /** Silence after which an instance is dead and its users are released. */
+  deadAfterMs?: number
+  logger?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void }
+}
+
+// Deletes the user's claim only when it still belongs to the given instance.
+const RELEASE_IF_OWNER = `if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1]) end return 0`
+
+/**
+ * Presence in Redis:
+ * - `chat:user:<id>` names the instance holding the user's connection (SET NX: one per user);
+ * - `chat:room:<name>` is the set of the room's members, cluster-wide;
+ * - `chat:instance:<id>:users` / `:members` record what each instance holds;
+ * - `chat:instances` scores each instance by its last heartbeat (ms).
+ * A silent instance is reaped by whichever survivor takes its reap lock first.
+ */
+export function createRedisPresence(options: RedisPresenceOptions): Presence {
+  const { redis, instanceId } = options
+  const prefix = options.prefix ?? ''
+  const heartbeatMs = options.heartbeatMs ?? 1000
+  const deadAfterMs = options.deadAfterMs ?? 5000
+  const userKey = (userId: number) => `${prefix}chat:user:${userId}`
+  const roomKey = (room: string) => `${prefix}chat:room:${room}`
+  const instanceUsersKey = (id: string) => `${prefix}chat:instance:${id}:users`
+  const instanceMembersKey = (id: string) => `${prefix}chat:instance:${id}:members`
+  const instancesKey = `${prefix}chat:instances`
+  const memberEntry = (room: string, user: string) => JSON.stringify([room, user])
+
+  let timer: NodeJS.Timeout | undefined
+  // Survivors reap only after beating steadily for a full dead interval themselves: after a
+  // Redis outage every score is stale, and nobody may judge the others before they had a
+  // chance to beat again.
+  let healthySince: number | null = null
+  let beating = false
+
+  async function reap(deadId: string): Promise<Orphan[]> {
+    const lock = await redis.set(`${prefix}chat:reap:${deadId}`, instanceId, 'PX', 30_000, 'NX')
+    if (lock !== 'OK') return []
+    const [entries, users] = await Promise.all([
+      redis.smembers(instanceMembersKey(deadId)),
+      redis.smembers(instanceUsersKey(deadId)),
+    ])
+    const orphans = entries.map((entry) => {
+      const [room, user] = JSON.parse(entry) as [string, string]
+      return { room, user }
+    })
+    const multi = redis.multi()
+    for (const { room, user } of orphans) multi.srem(roomKey(room), user)
+    for (const user of users) multi.eval(RELEASE_IF_OWNER, 1, userKey(Number(user)), deadId)
+    multi.del(instanceMembersKey(deadId), instanceUsersKey(deadId)).zrem(instancesKey, deadId)
+    await multi.exec()
+    return orphans
+  }
+
+  async function beat(handlers: Parameters<Presence['start']>[0]) {
+    if (beating) return
+    beating = true
+    try {
+      const now = Date.now()
+      const added = await redis.zadd(instancesKey, now, instanceId)
+      if (added === 1 && healthySince !== null) {
+        // Our record was gone: another instance judged us dead and released our users.
+        options.logger?.warn({ instanceId }, 'this instance was declared dead; evicting clients')
+        handlers.onEvicted()
+      }
+      healthySince ??= now
+      if (now - healthySince < deadAfterMs) return
+      const dead = await redis.zrangebyscore(instancesKey, '-inf', now - deadAfterMs)
+      for (const deadId of dead) {
+        if (deadId === instanceId) continue
+        const orphans = await reap(deadId)
+        if (orphans.length > 0) await handlers.onOrphans(orphans)
+      }
+    } catch (error) {
+      healthySince = null
+      options.logger?.warn({ err: (error as Error).message }, 'presence heartbeat failed')
+    } finally {
+      beating = false
+    }
+  }
+
+  return {
+    instanceId,
+    async claimUser(userId) {
+      // A user whose instance just died reconnects at once; rather than refuse them until the
+      // dead instance is reaped, wait for that while its heartbeat has stopped.
+      const deadline = Date.now() + deadAfterMs + 2 * heartbeatMs
+      for (;;) {
+        if ((await redis.set(userKey(userId), instanceId, 'NX')) === 'OK') {
+          await redis.sadd(instanceUsersKey(instanceId), String(userId))
+          return true
+        }
+        const holder = await redis.get(userKey(userId))
+        if (holder === null) continue
+        if (holder === instanceId) return false
+        const lastBeat = await redis.zscore(instancesKey, holder)
+        if (lastBeat === null) {
+          // The holder is not a live instance at all: a claim left behind, free it.
+          await redis.eval(RELEASE_IF_OWNER, 1, userKey(userId), holder)
+          continue
+        }
+        const silentMs = Date.now() - Number(lastBeat)
+        if (silentMs <= 2 * heartbeatMs || Date.now() > deadline) return false
+        await setTimeout(heartbeatMs / 4)
+      }
+    },
+    async releaseUser(userId) {
+      await redis
+        .multi()
+        .eval(RELEASE_IF_OWNER, 1, userKey(userId), instanceId)
+        .srem(instanceUsersKey(instanceId), String(userId))
+        .exec()
+    },
+    async join(room, user) {
+      await redis
+        .multi()
+        .sadd(roomKey(room), user)
+        .sadd(instanceMembersKey(instanceId), memberEntry(room, user))
+        .exec()
+    },
+    async part(room, user) {
+      await redis
+        .multi()
+        .srem(roomKey(room), user)
+        .srem(instanceMembersKey(instanceId), memberEntry(room, user))
+        .exec()
+    },
+    async members(room) {
+      return sortByCodePoint(await redis.smembers(roomKey(room)))
+    },
+    async forgetRoom(room) {
+      await redis.del(roomKey(room))
+    },
+    async start(handlers) {
+      // The first beat lands before any connection is accepted: a claim by an instance that is
+      // not yet listed would look abandoned to the others.
+      await beat(handlers)
+      timer = setInterval(() => void beat(handlers), heartbeatMs)
+      timer.unref()
+    },
+    async ping() {
+      try {
+        return (await redis.ping()) === 'PONG'
+      } catch {
+        return false
+      }
+    },
+    async stop() {
+      clearInterval(timer)
+      const users = await redis.smembers(instanceUsersKey(instanceId))
+      const multi = redis.multi()
+      for (const user of users) multi.eval(RELEASE_IF_OWNER, 1, userKey(Number(user)), instanceId)
+      await multi
+        .del(instanceUsersKey(instanceId), instanceMembersKey(instanceId))
+        .zrem(instancesKey, instanceId)
+        .exec()
+    },
+  }
+}
