@@ -1,16 +1,23 @@
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { authDb, migrateAuth } from '@finchat/auth'
+import { createBus } from '@finchat/bus'
+import { chatDb, migrateChat } from '@finchat/chat'
 import { createDatabase } from '@finchat/db'
 import { resolveDataDir } from '@finchat/kit'
+import { addRooms, deleteRoom, listRooms } from './commands/rooms.commands.js'
 import { CommandError, createSuperuser, grantAdmin, listUsers } from './commands/users.commands.js'
 
 const USAGE = `usage: pnpm admin <command>
   create-superuser [--username NAME] [--email EMAIL] [--password PASSWORD] [--no-input]
   users list
   users grant-admin NAME
+  rooms add NAME...
+  rooms list
+  rooms delete NAME
 
-Uses DATABASE_URL, or the PGlite database in DATA_DIR (default .data) when it is unset.`
+Uses DATABASE_URL, or the PGlite database in DATA_DIR (default .data) when it is unset; with
+REDIS_URL, running chat instances hear of deleted rooms at once.`
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -23,18 +30,19 @@ const { values, positionals } = parseArgs({
   },
 })
 
-async function run(args: string[]): Promise<string> {
+async function run([group, action, ...rest]: string[]): Promise<string> {
   const database = await createDatabase({
     url: process.env.DATABASE_URL || undefined,
     dataDir: join(resolveDataDir(process.env.DATA_DIR || '.data'), 'pglite'),
   })
   try {
     await migrateAuth(database.db)
-    const db = authDb(database.db)
-    const command = args.join(' ')
-    if (command === 'create-superuser') {
+    await migrateChat(database.db)
+    const users = authDb(database.db)
+    const rooms = chatDb(database.db)
+    if (group === 'create-superuser' && action === undefined) {
       return await createSuperuser(
-        db,
+        users,
         {
           username: values.username,
           email: values.email,
@@ -44,9 +52,22 @@ async function run(args: string[]): Promise<string> {
         Number(process.env.PASSWORD_HASH_COST || 15),
       )
     }
-    if (command === 'users list') return await listUsers(db)
-    if (args[0] === 'users' && args[1] === 'grant-admin' && args[2])
-      return await grantAdmin(db, args[2])
+    if (group === 'users' && action === 'list') return await listUsers(users)
+    if (group === 'users' && action === 'grant-admin' && rest[0])
+      return await grantAdmin(users, rest[0])
+    if (group === 'rooms' && action === 'add') return await addRooms(rooms, rest)
+    if (group === 'rooms' && action === 'list') return await listRooms(rooms)
+    if (group === 'rooms' && action === 'delete') {
+      const redisUrl = process.env.REDIS_URL || undefined
+      const bus = redisUrl
+        ? createBus({ redisUrl, prefix: process.env.REDIS_PREFIX ?? '' })
+        : undefined
+      try {
+        return await deleteRoom(rooms, rest[0], bus)
+      } finally {
+        await bus?.close()
+      }
+    }
     throw new CommandError(USAGE)
   } finally {
     await database.close()
