@@ -94,6 +94,8 @@ export function buildChat(options: ChatOptions) {
       connection.released ??= (async () => {
         registry.remove(connection)
         connectionsGauge.set(registry.size)
+        // A join in flight must be published before the parting that undoes it.
+        await connection.settled()
         // Partings first, then the claim: a user reconnecting elsewhere must not have their
         // new joins overtaken by the old connection's partings.
         if (announce) await commands.leaveAll(connection)

@@ -21,6 +21,8 @@ export class ChatConnection {
   alive = true
   /** Set once the connection is being let go, so that it is let go once. */
   released?: Promise<void>
+  /** The frames being handled, one after another, so a user's messages keep their order. */
+  private work: Promise<void> = Promise.resolve()
   private readonly bucket
   private pending: (string | Promise<string | null>)[] | null = null
   private closing = false
@@ -38,6 +40,16 @@ export class ChatConnection {
 
   get username() {
     return this.session.username
+  }
+
+  enqueue(task: () => Promise<void>) {
+    // Frames still waiting when the connection goes are dropped: the user is gone.
+    this.work = this.work.then(() => (this.released ? undefined : task()))
+  }
+
+  /** Resolves when the frame being handled is done, so that partings follow its effects. */
+  settled() {
+    return this.work
   }
 
   /** 0 when the frame may be handled, else the milliseconds until it would be. */

@@ -81,8 +81,6 @@ export async function chatSocketRoutes(app: FastifyInstance, options: ChatSocket
     })
     if (auth.viaToken) connection.send(MOTD)
 
-    // Frames of one connection are handled one after another, so its messages keep their order.
-    let queue = Promise.resolve()
     onFrame = (data, isBinary) => {
       const waitMs = connection.takeAllowance()
       if (waitMs > 0) {
@@ -107,7 +105,7 @@ export async function chatSocketRoutes(app: FastifyInstance, options: ChatSocket
         connection.send(JSON.stringify(parsed.error))
         return
       }
-      queue = queue.then(() => commands.handle(connection, parsed.frame))
+      connection.enqueue(() => commands.handle(connection, parsed.frame))
     }
     for (const [data, isBinary] of early.splice(0)) onFrame(data, isBinary)
   }
