@@ -90,8 +90,13 @@ export function buildChat(options: ChatOptions) {
       registers: [app.metrics],
     })
 
+    /** Releases in flight by user id: a user reconnecting here waits for the last one. */
+    const departures = new Map<number, Promise<void>>()
+
     function release(connection: ChatConnection, announce = true): Promise<void> {
-      connection.released ??= (async () => {
+      if (connection.released) return connection.released
+      const userId = connection.session.userId
+      const done = (async () => {
         registry.remove(connection)
         connectionsGauge.set(registry.size)
         // A join in flight must be published before the parting that undoes it.
@@ -100,11 +105,25 @@ export function buildChat(options: ChatOptions) {
         // new joins overtaken by the old connection's partings.
         if (announce) await commands.leaveAll(connection)
         else connection.joined.clear()
-        await presence.releaseUser(connection.session.userId).catch((err) => {
+        await presence.releaseUser(userId).catch((err) => {
           log.warn({ err, user: connection.username }, 'could not release a user')
         })
       })()
-      return connection.released
+      connection.released = done
+      departures.set(userId, done)
+      const forget = () => {
+        if (departures.get(userId) === done) departures.delete(userId)
+      }
+      done.then(forget, forget)
+      return done
+    }
+
+    /** Resolves once this instance has let go of the user's previous connection, if it is going. */
+    async function departed(username: string, userId: number) {
+      const previous = registry.byUsername(username)
+      // Its close may not have been handled yet: a socket that is no longer open is gone.
+      if (previous && previous.socket.readyState !== previous.socket.OPEN) void release(previous)
+      await departures.get(userId)?.catch(() => {})
     }
 
     function closeAll(code: number, reason: string, announce = true) {
@@ -194,6 +213,7 @@ export function buildChat(options: ChatOptions) {
       rateLimit: limits.rateLimit,
       maxBufferedBytes: limits.maxBufferedBytes,
       release,
+      departed,
       onConnectionCount: (count) => connectionsGauge.set(count),
     })
     await app.register(async (admin) => {

@@ -17,6 +17,8 @@ export interface ChatSocketOptions {
   maxBufferedBytes: number
   /** Ends a connection for good: leaves its rooms, then frees the user. Idempotent. */
   release(connection: ChatConnection): Promise<void>
+  /** Resolves once the user's previous connection on this instance, if going, has let go. */
+  departed(username: string, userId: number): Promise<void>
   onConnectionCount(count: number): void
 }
 
@@ -54,6 +56,9 @@ export async function chatSocketRoutes(app: FastifyInstance, options: ChatSocket
     }
     if (auth.kind === 'refused') return endWithFatal(socket, FatalCode.notAuthenticated)
     const { session } = auth
+    // A user reconnecting right after a close finds the old connection still letting go here:
+    // wait for it instead of refusing a user who has no live connection any more.
+    await options.departed(session.username, session.userId)
     if (registry.byUsername(session.username) || !(await presence.claimUser(session.userId))) {
       return endWithFatal(socket, FatalCode.alreadyChatting)
     }
@@ -81,10 +86,12 @@ export async function chatSocketRoutes(app: FastifyInstance, options: ChatSocket
     })
     if (auth.viaToken) connection.send(MOTD)
 
+    // Frames carry no request ids: every answer, errors included, keeps the frames' order.
+    const answer = (frame: string) => connection.enqueue(async () => connection.send(frame))
     onFrame = (data, isBinary) => {
       const waitMs = connection.takeAllowance()
       if (waitMs > 0) {
-        connection.send(
+        answer(
           JSON.stringify({
             type: 'error',
             code: ErrorCode.rateLimited,
@@ -102,7 +109,7 @@ export async function chatSocketRoutes(app: FastifyInstance, options: ChatSocket
         isBinary,
       )
       if (!parsed.ok) {
-        connection.send(JSON.stringify(parsed.error))
+        answer(JSON.stringify(parsed.error))
         return
       }
       connection.enqueue(() => commands.handle(connection, parsed.frame))

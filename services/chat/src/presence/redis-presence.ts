@@ -1,6 +1,6 @@
 import { setTimeout } from 'node:timers/promises'
 import type { Redis } from 'ioredis'
-import type { Orphan, Presence } from './presence.js'
+import type { Presence } from './presence.js'
 import { sortByCodePoint } from './presence.js'
 
 export interface RedisPresenceOptions {
@@ -45,9 +45,10 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
   let healthySince: number | null = null
   let beating = false
 
-  async function reap(deadId: string): Promise<Orphan[]> {
-    const lock = await redis.set(`${prefix}chat:reap:${deadId}`, instanceId, 'PX', 30_000, 'NX')
-    if (lock !== 'OK') return []
+  async function reap(deadId: string, handlers: Parameters<Presence['start']>[0]) {
+    const lockKey = `${prefix}chat:reap:${deadId}`
+    const lock = await redis.set(lockKey, instanceId, 'PX', 30_000, 'NX')
+    if (lock !== 'OK') return
     const [entries, users] = await Promise.all([
       redis.smembers(instanceMembersKey(deadId)),
       redis.smembers(instanceUsersKey(deadId)),
@@ -56,12 +57,21 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
       const [room, user] = JSON.parse(entry) as [string, string]
       return { room, user }
     })
-    const multi = redis.multi()
-    for (const { room, user } of orphans) multi.srem(roomKey(room), user)
-    for (const user of users) multi.eval(RELEASE_IF_OWNER, 1, userKey(Number(user)), deadId)
-    multi.del(instanceMembersKey(deadId), instanceUsersKey(deadId)).zrem(instancesKey, deadId)
-    await multi.exec()
-    return orphans
+    try {
+      if (orphans.length > 0) {
+        const multi = redis.multi()
+        for (const { room, user } of orphans) multi.srem(roomKey(room), user)
+        await multi.del(instanceMembersKey(deadId)).exec()
+        // Partings first, then the claims: a user reconnecting elsewhere must not have their
+        // new joins overtaken by the old connection's partings.
+        await handlers.onOrphans(orphans)
+      }
+    } finally {
+      const multi = redis.multi()
+      for (const user of users) multi.eval(RELEASE_IF_OWNER, 1, userKey(Number(user)), deadId)
+      // The lock goes too: an instance restarted under the same id may die again.
+      await multi.del(instanceUsersKey(deadId), lockKey).zrem(instancesKey, deadId).exec()
+    }
   }
 
   async function beat(handlers: Parameters<Presence['start']>[0]) {
@@ -80,8 +90,7 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
       const dead = await redis.zrangebyscore(instancesKey, '-inf', now - deadAfterMs)
       for (const deadId of dead) {
         if (deadId === instanceId) continue
-        const orphans = await reap(deadId)
-        if (orphans.length > 0) await handlers.onOrphans(orphans)
+        await reap(deadId, handlers)
       }
     } catch (error) {
       healthySince = null
@@ -94,9 +103,12 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
   return {
     instanceId,
     async claimUser(userId) {
-      // A user whose instance just died reconnects at once; rather than refuse them until the
-      // dead instance is reaped, wait for that while its heartbeat has stopped.
+      // A user whose instance just died reconnects at once, usually before that instance has
+      // missed a heartbeat: a recent heartbeat does not prove the holder alive. Wait for proof
+      // either way: the holder beats again (alive: refuse), or it is reaped or lets the user go
+      // (the claim is free).
       const deadline = Date.now() + deadAfterMs + 2 * heartbeatMs
+      let firstSeen: string | undefined
       for (;;) {
         if ((await redis.set(userKey(userId), instanceId, 'NX')) === 'OK') {
           await redis.sadd(instanceUsersKey(instanceId), String(userId))
@@ -111,8 +123,9 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
           await redis.eval(RELEASE_IF_OWNER, 1, userKey(userId), holder)
           continue
         }
-        const silentMs = Date.now() - Number(lastBeat)
-        if (silentMs <= 2 * heartbeatMs || Date.now() > deadline) return false
+        const seen = `${holder} ${lastBeat}`
+        firstSeen ??= seen
+        if (seen !== firstSeen || Date.now() > deadline) return false
         await setTimeout(heartbeatMs / 4)
       }
     },
@@ -144,6 +157,11 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
       await redis.del(roomKey(room))
     },
     async start(handlers) {
+      // A previous process under this id may have died holding users and memberships, which
+      // nobody else reaps once this one beats under the same id: let them go first.
+      await reap(instanceId, handlers).catch((error) => {
+        options.logger?.warn({ err: (error as Error).message }, 'could not clear a previous run')
+      })
       // The first beat lands before any connection is accepted: a claim by an instance that is
       // not yet listed would look abandoned to the others.
       await beat(handlers)

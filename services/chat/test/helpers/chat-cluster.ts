@@ -155,6 +155,8 @@ export async function startCluster(t: Test, options: ClusterOptions = {}) {
     instances,
     addInstance,
     database: database as Database,
+    /** The test database's URL on PostgreSQL (undefined on PGlite), for child processes. */
+    databaseUrl: testDb.config.url,
     prefix,
     keys,
     authApp,
