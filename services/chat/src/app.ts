@@ -1,4 +1,5 @@
 import cookie from '@fastify/cookie'
+import formbody from '@fastify/formbody'
 import websocket from '@fastify/websocket'
 import type { Bus, BusSubscription } from '@finchat/bus'
 // Brings the kit's decorations (metrics, readiness) into this plugin's view of Fastify.
@@ -62,6 +63,7 @@ export function buildChat(options: ChatOptions) {
     const messages = createMessagesRepository(options.db)
     const commands = createCommandHandler({
       instanceId,
+      db: options.db,
       rooms,
       messages,
       presence,
@@ -217,6 +219,8 @@ export function buildChat(options: ChatOptions) {
       onConnectionCount: (count) => connectionsGauge.set(count),
     })
     await app.register(async (admin) => {
+      // Admin bodies, like every REST body of the protocol, may be JSON or a form.
+      await admin.register(formbody)
       await admin.register(sessionAuthPlugin, { verify })
       await admin.register(adminRoomRoutes, { rooms, bus, presence, clock })
     })

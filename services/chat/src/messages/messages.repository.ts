@@ -1,5 +1,8 @@
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import type { ChatDatabase } from '../db/schema.js'
+
+// The first key of chat's advisory locks, so they cannot collide with other users of the database.
+const ROOM_LOCK_SPACE = 0x6368617
 
 export type MessagesRepository = ReturnType<typeof createMessagesRepository>
 
@@ -35,7 +38,19 @@ export function createMessagesRepository(db: Kysely<ChatDatabase>) {
         .executeTakeFirstOrThrow()
     },
 
-    /** Undoes an insert whose broadcast failed, so that nothing unannounced stays in history. */
+    /**
+     * Serializes writers of one room, across instances, until `unlockRoom` on the same
+     * connection (or until that connection ends, should the process die).
+     */
+    async lockRoom(roomId: number, conn: Kysely<ChatDatabase>) {
+      await sql`select pg_advisory_lock(${ROOM_LOCK_SPACE}, ${roomId}::int4)`.execute(conn)
+    },
+
+    async unlockRoom(roomId: number, conn: Kysely<ChatDatabase>) {
+      await sql`select pg_advisory_unlock(${ROOM_LOCK_SPACE}, ${roomId}::int4)`.execute(conn)
+    },
+
+    /** Undoes an insert whose announcement failed, so nothing unannounced stays in history. */
     async remove(id: number, trx: Kysely<ChatDatabase> = db) {
       await trx.deleteFrom('messages').where('id', '=', id).execute()
     },
