@@ -1,2 +1,3 @@
 export { createDatabase, type Database, type DatabaseConfig } from './database.js'
 export { MigrationError, migrateToLatest } from './migrate.js'
+export { type Migrate, openMigratedDatabase, runMigrations } from './open-migrated.js'

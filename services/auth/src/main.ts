@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { createBus } from '@finchat/bus'
-import { createDatabase } from '@finchat/db'
+import { openMigratedDatabase } from '@finchat/db'
 import { createServer, exitOnConfigError, listenWithGrace } from '@finchat/kit'
 import { Redis } from 'ioredis'
 import { buildAuth } from './app.js'
@@ -16,16 +16,11 @@ try {
 }
 
 const app = await createServer({ logLevel: config.LOG_LEVEL, trustProxy: config.TRUST_PROXY })
-const database = await createDatabase({
-  url: config.DATABASE_URL,
-  dataDir: join(config.DATA_DIR, 'pglite'),
-})
-try {
-  await migrateAuth(database.db)
-} catch (error) {
-  app.log.fatal({ err: error }, 'migration failed')
-  process.exit(1)
-}
+const database = await openMigratedDatabase(
+  { url: config.DATABASE_URL, dataDir: join(config.DATA_DIR, 'pglite') },
+  migrateAuth,
+  app.log,
+)
 const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { lazyConnect: false }) : undefined
 redis?.on('error', (err) => app.log.warn({ err: err.message }, 'redis unavailable'))
 const bus = createBus({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX, logger: app.log })

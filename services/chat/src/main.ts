@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { createBus } from '@finchat/bus'
-import { createDatabase } from '@finchat/db'
+import { openMigratedDatabase } from '@finchat/db'
 import { createServer, exitOnConfigError, listenWithGrace } from '@finchat/kit'
 import { loadOrCreateKeyFiles } from '@finchat/sessions'
 import { Redis } from 'ioredis'
@@ -17,16 +17,11 @@ try {
 }
 
 const app = await createServer({ logLevel: config.LOG_LEVEL })
-const database = await createDatabase({
-  url: config.DATABASE_URL,
-  dataDir: join(config.DATA_DIR, 'pglite'),
-})
-try {
-  await migrateChat(database.db)
-} catch (error) {
-  app.log.fatal({ err: error }, 'migration failed')
-  process.exit(1)
-}
+const database = await openMigratedDatabase(
+  { url: config.DATABASE_URL, dataDir: join(config.DATA_DIR, 'pglite') },
+  migrateChat,
+  app.log,
+)
 const redis = config.REDIS_URL ? new Redis(config.REDIS_URL) : undefined
 redis?.on('error', (err) => app.log.warn({ err: err.message }, 'redis unavailable'))
 const bus = createBus({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX, logger: app.log })

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { createDatabase } from '@finchat/db'
+import { runMigrations } from '@finchat/db'
 import { exitOnConfigError } from '@finchat/kit'
 import { type ChatConfig, loadChatConfig } from './config.js'
 import { migrateChat } from './db/migrate.js'
@@ -10,16 +10,8 @@ try {
 } catch (error) {
   exitOnConfigError(error)
 }
-const database = await createDatabase({
-  url: config.DATABASE_URL,
-  dataDir: join(config.DATA_DIR, 'pglite'),
-})
-try {
-  const applied = await migrateChat(database.db)
-  process.stdout.write(`chat: ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}\n`)
-} catch (error) {
-  process.stderr.write(`chat: ${(error as Error).message}\n`)
-  process.exitCode = 1
-} finally {
-  await database.close()
-}
+await runMigrations(
+  'chat',
+  { url: config.DATABASE_URL, dataDir: join(config.DATA_DIR, 'pglite') },
+  migrateChat,
+)
