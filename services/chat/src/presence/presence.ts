@@ -1,3 +1,5 @@
+import { compareCodePoints } from '@finchat/protocol'
+
 /** A member of a room that an instance held when it died, to be announced as parted. */
 export interface Orphan {
   room: string
@@ -30,5 +32,4 @@ export interface Presence {
   stop(): Promise<void>
 }
 
-export const sortByCodePoint = (names: Iterable<string>) =>
-  [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+export const sortByCodePoint = (names: Iterable<string>) => [...names].sort(compareCodePoints)

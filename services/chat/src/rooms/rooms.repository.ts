@@ -1,3 +1,4 @@
+import { compareCodePoints } from '@finchat/protocol'
 import { type Kysely, sql } from 'kysely'
 import type { ChatDatabase, RoomRow } from '../db/schema.js'
 
@@ -9,8 +10,7 @@ export class DuplicateRoomError extends Error {
 
 const UNIQUE_VIOLATION = '23505'
 
-/** Code-point order, as the protocol asks: no locale collation. */
-const byCodePoint = (a: RoomRow, b: RoomRow) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+const byName = (a: RoomRow, b: RoomRow) => compareCodePoints(a.name, b.name)
 
 export function createRoomsRepository(db: Kysely<ChatDatabase>) {
   return {
@@ -20,7 +20,7 @@ export function createRoomsRepository(db: Kysely<ChatDatabase>) {
     },
 
     async list(trx: Kysely<ChatDatabase> = db) {
-      return (await trx.selectFrom('rooms').selectAll().execute()).sort(byCodePoint)
+      return (await trx.selectFrom('rooms').selectAll().execute()).sort(byName)
     },
 
     async create(name: string, trx: Kysely<ChatDatabase> = db) {

@@ -33,11 +33,14 @@ t.test('room members: shared by the instances, sorted by code point', async (t) 
     [b, '_x'],
     [a, 'alice'],
     [b, 'alice'],
+    [a, '\u{1D49C}da'],
+    [b, '\uFF5Aed'],
   ] as const) {
     await presence.join('friends', user)
   }
   await a.join('family', 'bob')
-  const expected = ['Bob', '_x', 'alice', 'zoe', 'Älva']
+  // U+FF5A sorts before U+1D49C by code point, although its UTF-16 unit is the larger.
+  const expected = ['Bob', '_x', 'alice', 'zoe', 'Älva', '\uFF5Aed', '\u{1D49C}da']
   t.same(await a.members('friends'), expected, 'code-point order, each member once')
   t.same(await b.members('friends'), expected, 'the same from every instance')
   t.not(
@@ -48,7 +51,7 @@ t.test('room members: shared by the instances, sorted by code point', async (t) 
 
   await b.part('friends', 'zoe')
   await a.part('friends', 'nobody')
-  t.same(await a.members('friends'), ['Bob', '_x', 'alice', 'Älva'])
+  t.same(await a.members('friends'), ['Bob', '_x', 'alice', 'Älva', '\uFF5Aed', '\u{1D49C}da'])
   t.same(await a.members('nowhere'), [])
 
   await b.forgetRoom('friends')
