@@ -3,6 +3,7 @@ export { generateSigningKeys, loadOrCreateKeyFiles, type SigningKeys } from './k
 export {
   createMemoryRevocationList,
   createRedisRevocationList,
+  createRevocationList,
   type RevocationList,
 } from './revocation-list.js'
 export { type Session, type SessionClaims, TOKEN_ALGORITHM } from './session.js'

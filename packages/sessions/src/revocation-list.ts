@@ -37,3 +37,8 @@ export function createRedisRevocationList(redis: Redis, prefix = ''): Revocation
     },
   }
 }
+
+/** The list a process uses: shared through Redis when it has one, its own memory otherwise. */
+export function createRevocationList(redis: Redis | undefined, prefix = ''): RevocationList {
+  return redis ? createRedisRevocationList(redis, prefix) : createMemoryRevocationList()
+}

@@ -1,12 +1,7 @@
 import { join } from 'node:path'
 import type { Bus } from '@finchat/bus'
 import type { Database } from '@finchat/db'
-import {
-  createMemoryRevocationList,
-  createRedisRevocationList,
-  loadOrCreateKeyFiles,
-  type SigningKeys,
-} from '@finchat/sessions'
+import { createRevocationList, loadOrCreateKeyFiles, type SigningKeys } from '@finchat/sessions'
 import type { Redis } from 'ioredis'
 import type { AuthOptions } from './app.js'
 import type { AuthConfig } from './config.js'
@@ -36,9 +31,7 @@ export async function authOptions(
     db: authDb(infra.database.db),
     bus: infra.bus,
     keys: infra.keys,
-    revocations: infra.redis
-      ? createRedisRevocationList(infra.redis, config.REDIS_PREFIX)
-      : createMemoryRevocationList(),
+    revocations: createRevocationList(infra.redis, config.REDIS_PREFIX),
     loginLimiter: infra.redis
       ? createRedisLoginLimiter(infra.redis, limits, config.REDIS_PREFIX)
       : createMemoryLoginLimiter(limits),

@@ -1,10 +1,6 @@
 import type { Bus } from '@finchat/bus'
 import type { Database } from '@finchat/db'
-import {
-  createMemoryRevocationList,
-  createRedisRevocationList,
-  type RevocationList,
-} from '@finchat/sessions'
+import { createRevocationList, type RevocationList } from '@finchat/sessions'
 import type { Redis } from 'ioredis'
 import type { ChatOptions } from './app.js'
 import type { ChatConfig } from './config.js'
@@ -30,9 +26,7 @@ export function chatOptions(
     db: chatDb(infra.database.db),
     bus: infra.bus,
     publicKey: infra.publicKey,
-    revocations:
-      infra.revocations ??
-      (infra.redis ? createRedisRevocationList(infra.redis, prefix) : createMemoryRevocationList()),
+    revocations: infra.revocations ?? createRevocationList(infra.redis, prefix),
     presence: infra.redis
       ? createRedisPresence({
           redis: infra.redis,
