@@ -1,0 +1,116 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { type BotMetrics, noMetrics } from '../bot-metrics.js'
+import type { ChatSession } from '../chat/chat-session.js'
+import { type QuoteResult, type QuoteSource, symbolOf } from '../quotes/quote-source.js'
+import { stockAnswer } from './stock-answers.js'
+
+/** A custom command, whichever way it reached the bot (stream entry or websocket notification). */
+export interface BotCommand {
+  room: string
+  user: string
+  command: string
+  payload: string
+  /** When it was posted, epoch ms. */
+  atMs: number
+}
+
+export type CommandOutcome = 'answered' | 'ignored' | 'not-joined' | 'expired'
+
+export interface CommandHandlerOptions {
+  session: Pick<ChatSession, 'isJoined' | 'say'>
+  quotes: QuoteSource
+  /** A command not answered this long after it was posted is dropped instead of answered late. */
+  maxAgeMs: number
+  logger: FastifyBaseLogger
+  metrics?: BotMetrics
+  now?: () => number
+}
+
+export interface CommandHandler {
+  /** Resolves once the answer is posted (or the command is ignored); rejects if posting failed. */
+  handle(command: BotCommand): Promise<CommandOutcome>
+  /** Commands being handled now. */
+  readonly pending: number
+  /** Resolves when any pending command settles. */
+  settled(): Promise<void>
+  /** Resolves when every pending command has settled. */
+  drain(): Promise<void>
+}
+
+/** Kept for posting the answer, so that the whole exchange fits within the max age. */
+const POST_MARGIN_MS = 500
+
+const NOT_FOUND: QuoteResult = { kind: 'not-found' }
+const TIMED_OUT: QuoteResult = { kind: 'unavailable', reason: 'timeout' }
+
+/** The one place where a command becomes an answer, for both command sources. */
+export function createCommandHandler(options: CommandHandlerOptions): CommandHandler {
+  const { session, quotes, logger } = options
+  const metrics = options.metrics ?? noMetrics
+  const now = options.now ?? Date.now
+  const pending = new Set<Promise<unknown>>()
+
+  async function run(command: BotCommand): Promise<CommandOutcome> {
+    const context = { room: command.room, user: command.user, command: command.command }
+    if (command.command.trim().toLowerCase() !== 'stock') {
+      logger.info(context, 'ignored a command other than /stock')
+      return 'ignored'
+    }
+    if (!session.isJoined(command.room)) return 'not-joined'
+    const deadline = command.atMs + options.maxAgeMs
+    const budget = deadline - POST_MARGIN_MS - now()
+    if (budget <= 0) {
+      logger.warn(
+        { ...context, ageMs: now() - command.atMs },
+        'dropped a command too old to answer',
+      )
+      return 'expired'
+    }
+    const symbol = symbolOf(command.payload)
+    const result = symbol === null ? NOT_FOUND : await within(quotes.lookup(symbol), budget)
+    await session.say(command.room, stockAnswer(command.payload, result), deadline)
+    logger.info({ ...context, symbol, result: result.kind }, 'answered /stock')
+    return 'answered'
+  }
+
+  return {
+    handle(command) {
+      const outcome = run(command).then(
+        (result) => {
+          metrics.command(result)
+          return result
+        },
+        (error: unknown) => {
+          metrics.command('failed')
+          throw error
+        },
+      )
+      const tracked = outcome.catch(() => {})
+      pending.add(tracked)
+      void tracked.then(() => pending.delete(tracked))
+      return outcome
+    },
+    get pending() {
+      return pending.size
+    },
+    async settled() {
+      await Promise.race(pending)
+    },
+    async drain() {
+      await Promise.all(pending)
+    },
+  }
+}
+
+/** The lookup's result, or a timeout once `ms` have passed (the lookup itself goes on, shared). */
+async function within(lookup: Promise<QuoteResult>, ms: number): Promise<QuoteResult> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<QuoteResult>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms)
+  })
+  try {
+    return await Promise.race([lookup, deadline])
+  } finally {
+    clearTimeout(timer)
+  }
+}

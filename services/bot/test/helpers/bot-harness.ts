@@ -1,0 +1,104 @@
+import type { CustomNotification, MessageNotification, ServerFrame } from '@finchat/protocol'
+import type { ChatClient } from '@finchat/protocol/client'
+import type { FastifyBaseLogger } from 'fastify'
+import { pino } from 'pino'
+import type { Test } from 'tap'
+import { serverUrls } from '../../src/config.js'
+import { type CommandSource, createStockBot, type StockBotOptions } from '../../src/stock-bot.js'
+import { type ChatHost, PASSWORD } from './chat-host.js'
+import type { FakeStooq } from './fake-stooq.js'
+
+export type SourceKind = CommandSource['kind']
+
+/** What a bot wrote to its log, parsed, for assertions (and for failure messages). */
+export function capturedLogger(): {
+  logger: FastifyBaseLogger
+  lines: Record<string, unknown>[]
+  text: () => string
+} {
+  const raw: string[] = []
+  const logger = pino({ level: 'debug' }, { write: (line: string) => raw.push(line) })
+  return {
+    logger,
+    get lines() {
+      return raw.map((line) => JSON.parse(line))
+    },
+    text: () => raw.join(''),
+  }
+}
+
+export interface BotStart {
+  username?: string
+  rooms?: string[]
+  source?: SourceKind
+  /** Overrides of the quote settings (timeouts, retries, key). */
+  quotes?: Partial<StockBotOptions['quotes']>
+  maxAgeMs?: number
+  group?: string
+}
+
+/**
+ * Registers the bot's account (if new) and starts a bot on `host`, its quotes from `stooq`.
+ * Fast reconnection and retry timings, so that stories about failures stay short.
+ */
+export async function startBot(t: Test, host: ChatHost, stooq: FakeStooq, options: BotStart = {}) {
+  const username = options.username ?? 'finbot'
+  await host.register(username).catch(() => {})
+  const log = capturedLogger()
+  const source = options.source ?? 'socket'
+  const commands: CommandSource =
+    source === 'stream'
+      ? { kind: 'stream', bus: host.newBus(), group: options.group ?? 'finbot' }
+      : { kind: 'socket' }
+  const bot = createStockBot(
+    {
+      server: { host: host.host, ...serverUrls(host.host) },
+      username,
+      password: PASSWORD,
+      rooms: options.rooms ?? ['investments'],
+      commands,
+      maxAgeMs: options.maxAgeMs ?? 10_000,
+      quotes: {
+        baseUrl: stooq.url,
+        timeoutMs: 1000,
+        retries: 2,
+        retryBaseMs: 20,
+        cacheMs: 0,
+        ...options.quotes,
+      },
+      reconnect: { minMs: 50, maxMs: 500 },
+    },
+    { logger: log.logger },
+  )
+  t.teardown(() => bot.stop())
+  await bot.start()
+  return { bot, log, username }
+}
+
+export const customFrom =
+  (user: string) =>
+  (frame: ServerFrame): frame is CustomNotification =>
+    frame.type === 'room:notification' && frame.code === 'custom' && frame.user === user
+
+export const messageFrom =
+  (user: string, room = 'investments') =>
+  (frame: ServerFrame): frame is MessageNotification =>
+    frame.type === 'room:notification' &&
+    frame.code === 'message' &&
+    frame.user === user &&
+    frame.room_name === room
+
+/** Posts `/command=payload` as `client` in `room` (the documented `message` form). */
+export function ask(client: ChatClient, payload: string, room = 'investments', command = 'stock') {
+  client.send({ type: 'message', room_name: room, command, payload })
+}
+
+/** The bot's next answer in `room`, as `client` sees it. */
+export async function answerSeenBy(
+  client: ChatClient,
+  bot = 'finbot',
+  room = 'investments',
+  timeoutMs = 5000,
+): Promise<string> {
+  return (await client.next(messageFrom(bot, room), timeoutMs)).body
+}
