@@ -86,7 +86,13 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       // Never run a handler synchronously inside subscribe() or append().
       await Promise.resolve()
       while (!stopped) {
-        if (!(await loop.step())) await wakeup.wait()
+        if (await loop.step()) {
+          // Woken last next time: consumers of a group then take turns, as Redis serves
+          // its blocked readers first come, first served.
+          if (stream.wakers.delete(wakeup.wake)) stream.wakers.add(wakeup.wake)
+        } else {
+          await wakeup.wait()
+        }
       }
     })()
     const subscription: BusSubscription = {

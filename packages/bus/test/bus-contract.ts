@@ -186,6 +186,27 @@ export function runBusContract(create: BusFactory): void {
     t.ok(owners.get('c2')?.length, 'c2 got some')
   })
 
+  t.test('idle consumers of a group take turns, entry by entry', async (t) => {
+    const { bus } = open(t)
+    const all = createCollector<Item>()
+    const owners: string[] = []
+    for (const consumer of ['c1', 'c2']) {
+      const subscription = bus.consume<Item>('turns', 'workers', consumer, async (entries) => {
+        owners.push(...entries.map(() => consumer))
+        await all.onBatch(entries)
+      })
+      await subscription.ready
+    }
+    // Each entry appended once the previous one was delivered: both consumers wait each time.
+    for (let i = 0; i < 6; i++) {
+      await bus.append('turns', { n: i })
+      await all.waitFor(i + 1)
+      // Until both loops are back to waiting for the stream.
+      await sleep(20)
+    }
+    t.ok(owners.includes('c1') && owners.includes('c2'), `both took entries: ${owners.join(' ')}`)
+  })
+
   t.test("a new group with start '0' gets the stream's existing entries", async (t) => {
     const { bus } = open(t)
     await appendAll(bus, 'jobs', range(0, 3))
