@@ -1,6 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type CustomNotification, ErrorCode, FatalCode, type ServerFrame } from '@finchat/protocol'
-import { ApiError, ChatClient, ChatError, createApiClient } from '@finchat/protocol/client'
+import {
+  type ApiClient,
+  ApiError,
+  ChatClient,
+  ChatError,
+  createApiClient,
+} from '@finchat/protocol/client'
 import type { FastifyBaseLogger } from 'fastify'
 import { Agent } from 'undici'
 import { BotStartError, ExitCode } from './bot-start-error.js'
@@ -18,6 +24,8 @@ export interface ChatSessionOptions {
   /** For login, the websocket handshake and each join. */
   requestTimeoutMs?: number
   reconnect?: { minMs: number; maxMs: number }
+  /** The REST client to log in with; by default one on `httpUrl` with the request timeout. */
+  api?: ApiClient
 }
 
 export interface ChatSession {
@@ -25,6 +33,7 @@ export interface ChatSession {
   start(): Promise<void>
   stop(): Promise<void>
   readonly connected: boolean
+  /** One of the bot's rooms, joined now or again once it has reconnected. */
   isJoined(room: string): boolean
   /**
    * Posts `body` and resolves once the server echoed it (so it is stored). Waits for a
@@ -62,8 +71,9 @@ export function createChatSession(options: ChatSessionOptions): ChatSession {
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
   })
-  const api = createApiClient(options.httpUrl, { dispatcher: agent })
+  const api = options.api ?? createApiClient(options.httpUrl, { dispatcher: agent })
   const customListeners = new Set<(notification: CustomNotification) => void>()
+  /** The rooms the bot is in, or returning to while it reconnects. */
   const joined = new Set<string>()
   const stopController = new AbortController()
   let connectedWaiters: Array<() => void> = []
@@ -96,7 +106,6 @@ export function createChatSession(options: ChatSessionOptions): ChatSession {
       log.warn('the bot session was logged out; it will log in again')
       token = undefined
     } else if (frame.type === 'room:notification' && frame.you) {
-      if (frame.code === 'joined') joined.add(frame.room_name)
       // Only an administrator deleting the room makes the server part the bot.
       if (frame.code === 'parted') {
         log.warn({ room: frame.room_name }, 'the room was deleted')
@@ -118,28 +127,31 @@ export function createChatSession(options: ChatSessionOptions): ChatSession {
   /** One connection: socket, then rooms. Resolves with the rooms that do not exist. */
   async function connect(): Promise<string[]> {
     const socket = await openSocket()
-    joined.clear()
     socket.onFrame(onFrame)
+    const rooms: string[] = []
     const missing: string[] = []
     try {
       for (const room of await roomsToJoin(socket)) {
         try {
           await socket.join(room, timeoutMs)
+          rooms.push(room)
         } catch (error) {
           if (!(error instanceof ChatError)) throw error
           if (error.frame.code === ErrorCode.invalidRoom) missing.push(room)
-          else if (error.frame.code !== ErrorCode.alreadyJoined) throw error
+          else if (error.frame.code === ErrorCode.alreadyJoined) rooms.push(room)
+          else throw error
         }
       }
     } catch (error) {
       socket.socket.terminate()
       throw error
     }
+    joined.clear()
+    for (const room of rooms) joined.add(room)
     client = socket
     void socket.closed.then((info) => {
       if (client !== socket) return
       client = undefined
-      joined.clear()
       if (stopController.signal.aborted) return
       log.warn({ code: info.code }, 'chat connection closed; reconnecting')
       void reconnect()
