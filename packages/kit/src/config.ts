@@ -2,6 +2,9 @@ import { resolve } from 'node:path'
 import type { Static, TSchema } from '@sinclair/typebox'
 import envSchema from 'env-schema'
 
+/** What `.env.sample` writes where a secret must go; outside development it is refused. */
+export const PLACEHOLDER = 'CHANGE_ME'
+
 export class ConfigError extends Error {
   override name = 'ConfigError'
 }
@@ -22,6 +25,15 @@ export function loadConfig<T extends TSchema>(
 ): Static<T> {
   // Empty strings mean "unset": compose files and .env templates often leave `FOO=` lines.
   const data = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''))
+  if (env.NODE_ENV !== 'development') {
+    const names = Object.keys((schema as { properties?: object }).properties ?? {})
+    const placeholders = names.filter((name) => env[name]?.includes(PLACEHOLDER))
+    if (placeholders.length > 0) {
+      throw new ConfigError(
+        `invalid configuration: ${placeholders.join(', ')} still ${placeholders.length > 1 ? 'hold' : 'holds'} the ${PLACEHOLDER} placeholder of .env.sample`,
+      )
+    }
+  }
   try {
     return envSchema<Static<T>>({ schema, data, env: false, dotenv: false })
   } catch (error) {

@@ -46,8 +46,10 @@ export const healthPlugin = fp(
     }
     app.decorate('readiness', readiness)
 
-    app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }))
-    app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
+    app.get('/healthz', { logLevel: 'warn', schema: { hide: true } }, async () => ({
+      status: 'ok',
+    }))
+    app.get('/readyz', { logLevel: 'warn', schema: { hide: true } }, async (_request, reply) => {
       const result = await readiness.check()
       return reply.code(result.ready ? 200 : 503).send({
         status: result.ready ? 'ready' : 'not-ready',

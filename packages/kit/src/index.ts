@@ -7,5 +7,11 @@ export {
 export { healthPlugin, type Readiness, type ReadinessCheck } from './health.plugin.js'
 export { loggerOptions } from './logger.js'
 export { metricsPlugin } from './metrics.plugin.js'
+export {
+  type ApiDocsOptions,
+  apiDocsPlugin,
+  type OpenApiDocument,
+  openApiPlugin,
+} from './openapi.plugin.js'
 export { createServer, type ServerOptions } from './server.js'
 export { type ListenOptions, listenWithGrace } from './shutdown.js'

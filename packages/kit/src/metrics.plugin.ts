@@ -33,7 +33,7 @@ export const metricsPlugin = fp(
         reply.elapsedTime / 1000,
       )
     })
-    app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
+    app.get('/metrics', { logLevel: 'warn', schema: { hide: true } }, async (_request, reply) => {
       reply.type(registry.contentType)
       return registry.metrics()
     })

@@ -3,6 +3,7 @@ import { errorHandlerPlugin } from './error-handler.plugin.js'
 import { healthPlugin } from './health.plugin.js'
 import { loggerOptions } from './logger.js'
 import { metricsPlugin } from './metrics.plugin.js'
+import { openApiPlugin } from './openapi.plugin.js'
 
 export interface ServerOptions {
   logLevel?: string
@@ -10,6 +11,8 @@ export interface ServerOptions {
   logger?: boolean
   bodyLimit?: number
   trustProxy?: boolean
+  /** Title of the OpenAPI document at `/openapi.json`. */
+  title?: string
 }
 
 /**
@@ -26,6 +29,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Fastify
       customOptions: { allErrors: true, coerceTypes: false, removeAdditional: false },
     },
   })
+  // First, so that it sees every route registered after it.
+  await app.register(openApiPlugin, { title: options.title })
   await app.register(errorHandlerPlugin)
   await app.register(healthPlugin)
   await app.register(metricsPlugin)

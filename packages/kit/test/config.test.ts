@@ -31,3 +31,11 @@ t.test('every bad or missing variable is named in one message', async (t) => {
 t.test('an empty value counts as unset', async (t) => {
   t.equal(loadConfig(Schema, { SECRET: 'long enough', PORT: '' }).PORT, 8000)
 })
+
+t.test('a placeholder from .env.sample is refused outside development', async (t) => {
+  t.throws(() => loadConfig(Schema, { SECRET: 'CHANGE_ME' }), {
+    name: 'ConfigError',
+    message: 'invalid configuration: SECRET still holds the CHANGE_ME placeholder of .env.sample',
+  })
+  t.same(loadConfig(Schema, { SECRET: 'CHANGE_ME', NODE_ENV: 'development' }).SECRET, 'CHANGE_ME')
+})

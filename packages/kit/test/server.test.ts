@@ -1,5 +1,6 @@
+import { Type } from '@sinclair/typebox'
 import t from 'tap'
-import { createServer } from '../src/index.js'
+import { apiDocsPlugin, createServer } from '../src/index.js'
 
 t.test('every service answers health, readiness and metrics', async (t) => {
   const app = await createServer({ logger: false })
@@ -29,4 +30,26 @@ t.test('every service answers health, readiness and metrics', async (t) => {
   t.equal(boom.statusCode, 500)
   t.same(boom.json(), { detail: 'Internal server error.' }, 'no internals leak')
   t.equal((await app.inject('/nowhere')).statusCode, 404)
+})
+
+t.test('routes are documented at /openapi.json, and shown at /docs', async (t) => {
+  const app = await createServer({ logger: false, title: 'Test API' })
+  t.teardown(() => app.close())
+  await app.register(apiDocsPlugin)
+  app.post(
+    '/things',
+    {
+      schema: {
+        body: Type.Object({ name: Type.String() }),
+        response: { 201: Type.Object({ id: Type.Integer() }) },
+      },
+    },
+    async (_request, reply) => reply.code(201).send({ id: 1 }),
+  )
+  const document = (await app.inject('/openapi.json')).json()
+  t.equal(document.info.title, 'Test API')
+  t.match(document.paths['/things'].post, { requestBody: Object, responses: { 201: Object } })
+  t.notOk(document.paths['/healthz'], 'operational routes are left out')
+  t.same((await app.inject('/docs/json')).json().paths, document.paths)
+  t.match((await app.inject('/docs')).body, /swagger/i, 'the UI is there')
 })
