@@ -1,7 +1,6 @@
+import { startFakeStooq } from '@finchat/testing'
 import t from 'tap'
-import { answerSeenBy, ask, startBot } from './helpers/bot-harness.js'
-import { startChatHost } from './helpers/chat-host.js'
-import { startFakeStooq } from './helpers/fake-stooq.js'
+import { answerSeenBy, ask, startBot, startChatHost } from './helpers/bot-harness.js'
 
 // A room with the bot in it, as its users see it, for both ways commands reach the bot: the
 // `chat:commands` stream (consumer group) and the `custom` notifications on its websocket.

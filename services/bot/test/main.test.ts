@@ -2,11 +2,10 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import type { ServerFrame } from '@finchat/protocol'
+import { PASSWORD, redisUrl, startFakeStooq } from '@finchat/testing'
 import t from 'tap'
 import { ExitCode } from '../src/chat/bot-start-error.js'
-import { answerSeenBy, ask } from './helpers/bot-harness.js'
-import { PASSWORD, redisUrl, startChatHost } from './helpers/chat-host.js'
-import { startFakeStooq } from './helpers/fake-stooq.js'
+import { answerSeenBy, ask, startChatHost } from './helpers/bot-harness.js'
 
 // The bot as an operator runs it: `services/bot/src/main.ts` configured by the environment.
 // A bot that cannot work as configured says why in one line and exits non-zero, as the

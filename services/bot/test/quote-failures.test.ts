@@ -1,7 +1,6 @@
+import { startFakeStooq } from '@finchat/testing'
 import t from 'tap'
-import { answerSeenBy, ask, startBot } from './helpers/bot-harness.js'
-import { startChatHost } from './helpers/chat-host.js'
-import { startFakeStooq } from './helpers/fake-stooq.js'
+import { answerSeenBy, ask, startBot, startChatHost } from './helpers/bot-harness.js'
 
 // Every way the quote service can fail, as a user in the room sees it: a refusal is not an
 // unknown symbol, an outage is not a refusal, and there is always an answer, never silence.

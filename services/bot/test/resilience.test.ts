@@ -1,11 +1,17 @@
 import { type CustomCommand, formatStamp, type ServerFrame, STREAMS } from '@finchat/protocol'
 import { type ApiClient, type ChatClient, createApiClient } from '@finchat/protocol/client'
+import { PASSWORD, startFakeStooq } from '@finchat/testing'
 import t from 'tap'
 import { createChatSession } from '../src/chat/chat-session.js'
 import { serverUrls } from '../src/config.js'
-import { answerSeenBy, ask, capturedLogger, startBot } from './helpers/bot-harness.js'
-import { type ChatHost, PASSWORD, startChatHost } from './helpers/chat-host.js'
-import { startFakeStooq } from './helpers/fake-stooq.js'
+import {
+  answerSeenBy,
+  ask,
+  type ChatHost,
+  capturedLogger,
+  startBot,
+  startChatHost,
+} from './helpers/bot-harness.js'
 
 // The bot outlives what goes wrong around it: the chat server restarting, its session being
 // logged out, commands arriving while it is away.

@@ -1,14 +1,28 @@
 import type { CustomNotification, MessageNotification, ServerFrame } from '@finchat/protocol'
 import type { ChatClient } from '@finchat/protocol/client'
+import { type FakeStooq, PASSWORD, type StackServer, startServiceStack } from '@finchat/testing'
 import type { FastifyBaseLogger } from 'fastify'
 import { pino } from 'pino'
 import type { Test } from 'tap'
 import { serverUrls } from '../../src/config.js'
 import { type CommandSource, createStockBot, type StockBotOptions } from '../../src/stock-bot.js'
-import { type ChatHost, PASSWORD } from './chat-host.js'
-import type { FakeStooq } from './fake-stooq.js'
 
 export type SourceKind = CommandSource['kind']
+
+/** Auth and chat on one port, as the gateway presents them to a bot. */
+export async function startChatHost(t: Test) {
+  const stack = await startServiceStack(t, { combined: true })
+  const server = stack.combined as StackServer
+  return {
+    ...stack,
+    /** As FINBOT_HOST names it. */
+    host: server.host,
+    wsUrl: server.wsUrl,
+    restart: (downMs?: number) => server.restart(downMs),
+  }
+}
+
+export type ChatHost = Awaited<ReturnType<typeof startChatHost>>
 
 /** What a bot wrote to its log, parsed, for assertions (and for failure messages). */
 export function capturedLogger(): {
