@@ -197,6 +197,14 @@ export async function startServiceStack(t: Test, options: StackOptions = {}) {
       if (response.status !== 200) throw new Error(`login ${username}: ${response.body}`)
       return JSON.parse(response.body).token
     },
+    /** Makes `username` an administrator; its next login carries the flag. */
+    async makeAdmin(username: string) {
+      await authDb(database.db)
+        .updateTable('users')
+        .set({ is_admin: true })
+        .where('username', '=', username)
+        .execute()
+    },
     async logout(token: string) {
       await post('/logout', undefined, token)
     },
