@@ -15,4 +15,4 @@ export {
 } from './openapi.plugin.js'
 export { createServer, type ServerOptions } from './server.js'
 export { type ListenOptions, listenWithGrace } from './shutdown.js'
-export { type WebUiOptions, webUiPlugin } from './web-ui.plugin.js'
+export { DEFAULT_WEB_ROOT, type WebUiOptions, webUiPlugin } from './web-ui.plugin.js'

@@ -1,11 +1,5 @@
-import { fileURLToPath } from 'node:url'
-import { ConfigError, loadConfig } from '@finchat/kit'
+import { ConfigError, DEFAULT_WEB_ROOT, loadConfig } from '@finchat/kit'
 import { type Static, Type } from '@sinclair/typebox'
-
-/** `packages/web/dist` of this checkout, from `src/` and from `dist/` alike. */
-export const DEFAULT_WEB_ROOT = fileURLToPath(
-  new URL('../../../packages/web/dist', import.meta.url),
-)
 
 export const GatewayConfigSchema = Type.Object({
   HOST: Type.String({ default: '0.0.0.0' }),

@@ -1,0 +1,2 @@
+export { buildStandalone, type StandaloneOptions } from './app.js'
+export { loadStandaloneConfig, type StandaloneConfig, StandaloneConfigSchema } from './config.js'

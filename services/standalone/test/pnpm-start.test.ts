@@ -1,0 +1,118 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { ServerFrame } from '@finchat/protocol'
+import { ChatClient, createApiClient } from '@finchat/protocol/client'
+import { startFakeStooq } from '@finchat/testing'
+import t from 'tap'
+
+// `pnpm start` as a user runs it on a fresh machine: no database server, no Redis, one port.
+// Everything works at once, stock bot included, and a restart keeps what was there.
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+const PASSWORD = 'correct-horse-battery'
+
+interface Running {
+  child: ChildProcess
+  url: string
+  output: () => string
+}
+
+/** Runs `pnpm start` in its own process group; resolves once the banner names the URL. */
+async function pnpmStart(env: NodeJS.ProcessEnv): Promise<Running> {
+  const childEnv = { ...process.env, ...env }
+  // Embedded defaults, whatever the test run itself uses; and none of the runner's loaders.
+  delete childEnv.DATABASE_URL
+  delete childEnv.REDIS_URL
+  delete childEnv.NODE_OPTIONS
+  const child = spawn('pnpm', ['start'], {
+    cwd: REPO_ROOT,
+    env: childEnv,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  const url = new Promise<string>((resolve, reject) => {
+    const take = (chunk: Buffer) => {
+      output += chunk
+      const match = /running at (http:\/\/\S+)/.exec(output)
+      if (match) resolve(match[1] as string)
+    }
+    child.stdout?.on('data', take)
+    child.stderr?.on('data', take)
+    child.once('exit', () =>
+      reject(new Error(`pnpm start exited before it was running:\n${output}`)),
+    )
+  })
+  return { child, url: await url, output: () => output }
+}
+
+/** SIGTERM to the whole group (pnpm and node), as Ctrl-C does. */
+async function stop(running: Running): Promise<void> {
+  const exited = once(running.child, 'exit')
+  process.kill(-(running.child.pid as number), 'SIGTERM')
+  await exited
+}
+
+const dataDir = await mkdtemp(join(tmpdir(), 'finchat-start-'))
+t.teardown(() => rm(dataDir, { recursive: true, force: true }))
+const stooq = await startFakeStooq(t)
+stooq.quote('aapl.us', '93.42')
+const env = { DATA_DIR: dataDir, PORT: '0', FINBOT_QUOTE_URL: stooq.url }
+
+t.test('a fresh start: rooms, REST, websocket and the stock bot on one port', async (t) => {
+  const running = await pnpmStart(env)
+  t.teardown(() => stop(running))
+  t.match(running.output(), /Rooms: +created friends, family, investments/)
+  t.match(running.output(), /pnpm admin create-superuser/, 'it says how to make an admin')
+
+  const api = createApiClient(running.url)
+  await api.register({ username: 'alice', password: PASSWORD })
+  const token = await api.login({ username: 'alice', password: PASSWORD })
+  const alice = await ChatClient.connect(`${running.url.replace('http', 'ws')}/ws/chat`, { token })
+  t.teardown(() => alice.close())
+  t.match(await alice.next(), { type: 'notification', code: 'api-motd' })
+  alice.send({ type: 'list' })
+  t.match(await alice.next(), {
+    code: 'list',
+    list: [{ name: 'family' }, { name: 'friends' }, { name: 'investments' }],
+  })
+  const joined = await alice.join('investments')
+  if (!joined.status?.users.some((u) => u.name === 'finbot')) {
+    await alice.next(
+      (f: ServerFrame) =>
+        f.type === 'room:notification' && f.code === 'joined' && f.user === 'finbot',
+    )
+  }
+  await alice.say('investments', 'remember me')
+  alice.send({ type: 'message', room_name: 'investments', command: 'stock', payload: 'aapl.us' })
+  t.match(
+    await alice.next(
+      (f) => f.type === 'room:notification' && f.code === 'message' && f.user === 'finbot',
+    ),
+    { body: 'AAPL.US quote is $93.42 per share' },
+  )
+  t.match(await (await fetch(`${running.url}/docs/json`)).json(), { paths: { '/login': {} } })
+  for (const secret of ['keys/jwt-ed25519.key', 'finbot-password']) {
+    t.ok((await readFile(join(dataDir, secret), 'utf8')).length > 20, `${secret} was generated`)
+  }
+})
+
+t.test('a restart keeps users, rooms and history, and seeds nothing again', async (t) => {
+  const running = await pnpmStart(env)
+  t.teardown(() => stop(running))
+  t.notMatch(running.output(), /Rooms: +created/)
+  const api = createApiClient(running.url)
+  const token = await api.login({ username: 'alice', password: PASSWORD })
+  const alice = await ChatClient.connect(`${running.url.replace('http', 'ws')}/ws/chat`, { token })
+  t.teardown(() => alice.close())
+  await alice.next()
+  const joined = await alice.join('investments')
+  t.ok(
+    joined.status?.messages.some((m) => m.body === 'remember me'),
+    'the history is there',
+  )
+})
