@@ -1,3 +1,4 @@
+export { type Deployment, type DeploymentOptions, startDeployment } from './deployment.js'
 export {
   CSV_HEADER,
   type FakeAnswer,
@@ -5,6 +6,7 @@ export {
   type FakeStooq,
   startFakeStooq,
 } from './fake-stooq.js'
+export { REPO_ROOT, type ServiceProcess, spawnService } from './service-process.js'
 export {
   PASSWORD,
   redisUrl,
