@@ -11,6 +11,7 @@ export {
   type ApiDocsOptions,
   apiDocsPlugin,
   type OpenApiDocument,
+  openApiDocument,
   openApiPlugin,
 } from './openapi.plugin.js'
 export { createServer, type ServerOptions } from './server.js'

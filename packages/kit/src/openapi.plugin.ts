@@ -37,6 +37,11 @@ export const openApiPlugin = fp(
   { name: 'finchat-openapi', fastify: '5.x' },
 )
 
+/** The app's own document (its routes so far). */
+export function openApiDocument(app: FastifyInstance): OpenApiDocument {
+  return app.swagger() as unknown as OpenApiDocument
+}
+
 export interface ApiDocsOptions {
   /** The document to show instead of this app's own (the gateway's merged one). */
   document?: () => Promise<OpenApiDocument>

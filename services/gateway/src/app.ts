@@ -1,4 +1,4 @@
-import { apiDocsPlugin, webUiPlugin } from '@finchat/kit'
+import { apiDocsPlugin, openApiDocument, webUiPlugin } from '@finchat/kit'
 import type { FastifyInstance } from 'fastify'
 import { mergedDocument } from './docs/merged-document.js'
 import { proxyRoutes } from './routes/proxy.routes.js'
@@ -22,7 +22,7 @@ export function buildGateway(options: GatewayOptions) {
     app.readiness.add('chat', async () => options.chat.pick() !== undefined)
     await app.register(apiDocsPlugin, {
       document: mergedDocument(
-        () => app.swagger(),
+        () => openApiDocument(app),
         [
           { name: 'auth', url: () => options.authUrl },
           { name: 'chat', url: () => options.chat.pick() },
