@@ -1,0 +1,147 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { AuthConfigSchema } from '@finchat/auth'
+import { BotConfigSchema } from '@finchat/bot'
+import { ChatConfigSchema } from '@finchat/chat'
+import { GatewayConfigSchema } from '@finchat/gateway'
+import { StandaloneConfigSchema } from '@finchat/standalone'
+import type { TObject } from '@sinclair/typebox'
+import t from 'tap'
+import { parse } from 'yaml'
+
+// No Docker engine runs here, so the compose file and the Dockerfile are checked as text:
+// what an operator relies on must not rot silently.
+
+const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url))
+const composeText = readFileSync(root('docker-compose.yml'), 'utf8')
+const compose = parse(composeText, { merge: true }) as Compose
+const envSample = readFileSync(root('.env.sample'), 'utf8')
+const sampleLines = envSample.split('\n')
+
+interface ComposeService {
+  image?: string
+  build?: { context: string; dockerfile: string; target: string }
+  ports?: string[]
+  environment?: Record<string, string>
+  depends_on?: Record<string, { condition: string }>
+  healthcheck?: { test: string[] }
+  volumes?: string[]
+  restart?: string
+}
+interface Compose {
+  services: Record<string, ComposeService>
+  volumes: Record<string, unknown>
+}
+
+const services = compose.services
+const schemas: Record<string, TObject> = {
+  auth: AuthConfigSchema,
+  chat: ChatConfigSchema,
+  gateway: GatewayConfigSchema,
+  bot: BotConfigSchema,
+}
+
+t.test('every part of the deployment is there', async (t) => {
+  t.same(Object.keys(services).sort(), [
+    'auth',
+    'bot',
+    'chat',
+    'gateway',
+    'migrate',
+    'postgres',
+    'redis',
+  ])
+})
+
+t.test('PostgreSQL and Redis: current majors, health checks, named volumes', async (t) => {
+  t.equal(services.postgres?.image, 'postgres:18')
+  t.equal(services.redis?.image, 'redis:8')
+  for (const name of ['postgres', 'redis']) {
+    const service = services[name] as ComposeService
+    t.ok(service.healthcheck?.test.length, `${name} has a health check`)
+    const volume = service.volumes?.[0]?.split(':')[0] as string
+    t.ok(volume in compose.volumes, `${name} keeps its data in the named volume ${volume}`)
+  }
+})
+
+t.test('only the gateway has a host port, so chat scales', async (t) => {
+  for (const [name, service] of Object.entries(services)) {
+    if (name === 'gateway') t.same(service.ports, ['8000:8000'])
+    else t.notOk(service.ports, `${name} publishes no port`)
+  }
+  t.equal(services.gateway?.environment?.CHAT_URLS, 'http://chat:8002', 'chat found by name')
+})
+
+t.test('services wait for the migration, which runs once', async (t) => {
+  t.equal(services.migrate?.restart, 'no')
+  for (const name of ['auth', 'chat']) {
+    t.same(services[name]?.depends_on?.migrate, { condition: 'service_completed_successfully' })
+  }
+  t.same(services.bot?.depends_on?.gateway, { condition: 'service_healthy' })
+})
+
+t.test('every build target exists in the Dockerfile it names', async (t) => {
+  for (const [name, service] of Object.entries(services)) {
+    if (!service.build) continue
+    const dockerfile = root(`${service.build.context}/${service.build.dockerfile}`)
+    t.ok(existsSync(dockerfile), `${name}: ${service.build.dockerfile} exists`)
+    const text = readFileSync(dockerfile, 'utf8')
+    t.match(text, new RegExp(`^FROM .+ AS ${service.build.target}$`, 'm'), `${name}: target`)
+  }
+})
+
+t.test(
+  'the images ship production dependencies only, as a non-root user, with a health check',
+  async (t) => {
+    const dockerfile = readFileSync(root('infra/Dockerfile'), 'utf8')
+    t.match(dockerfile, /pnpm install --frozen-lockfile/)
+    t.match(dockerfile, /deploy --prod/)
+    t.match(dockerfile, /^USER node$/m)
+    t.match(dockerfile, /^HEALTHCHECK /m)
+    t.ok(existsSync(root('.dockerignore')), 'the build context leaves node_modules and .env out')
+  },
+)
+
+t.test('every variable the compose file reads is in .env.sample', async (t) => {
+  const referenced = new Set([...composeText.matchAll(/\$\{([A-Z0-9_]+)/g)].map((m) => m[1]))
+  for (const name of referenced) {
+    t.match(envSample, new RegExp(`^${name}=`, 'm'), `${name} is in .env.sample`)
+  }
+})
+
+t.test('each service is given only variables it knows', async (t) => {
+  for (const [name, schema] of Object.entries(schemas)) {
+    const known = Object.keys(schema.properties)
+    for (const variable of Object.keys(services[name]?.environment ?? {})) {
+      t.ok(known.includes(variable), `${name} knows ${variable}`)
+    }
+  }
+})
+
+t.test('.env.sample lists every setting of every service, each with a comment', async (t) => {
+  const settings = new Set(
+    [...Object.values(schemas), StandaloneConfigSchema].flatMap((schema) =>
+      Object.keys(schema.properties),
+    ),
+  )
+  for (const name of settings) {
+    const index = sampleLines.findIndex((line) => line.startsWith(`${name}=`))
+    t.not(index, -1, `${name} is in .env.sample`)
+    // A variable is explained by the comment right above it or by the block it belongs to.
+    let above = index - 1
+    while (above >= 0 && /^[A-Z0-9_]+=/.test(sampleLines[above] as string)) above--
+    t.match(sampleLines[above], /^#/, `${name} comes with a comment`)
+  }
+})
+
+t.test('no secret is committed: secrets in .env.sample are placeholders', async (t) => {
+  for (const name of [
+    'JWT_PRIVATE_KEY',
+    'JWT_PUBLIC_KEY',
+    'POSTGRES_PASSWORD',
+    'FINBOT_PASSWORD',
+  ]) {
+    t.match(envSample, new RegExp(`^${name}=CHANGE_ME$`, 'm'), `${name} is a placeholder`)
+  }
+  t.notMatch(composeText, /BEGIN (PRIVATE|PUBLIC) KEY/, 'no key in the compose file')
+})
