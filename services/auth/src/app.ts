@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
 import fastifyJwt from '@fastify/jwt'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
@@ -28,6 +29,8 @@ export interface AuthOptions {
   passwords: PasswordHasher
   keys: SigningKeys
   tokenTtlSeconds: number
+  /** The web UI's session cookie (shared with chat, which accepts it on the websocket). */
+  cookieName?: string
   clock?: () => Date
 }
 
@@ -43,12 +46,14 @@ export function buildAuth(options: AuthOptions): FastifyPluginAsyncTypebox {
   return async (app) => {
     const deps: AuthDeps = {
       clock: () => new Date(),
+      cookieName: 'finchat_session',
       ...options,
       users: createUsersRepository(options.db),
       sessions: createSessionsRepository(options.db),
       decoyHash: await options.passwords.hash('decoy password, never valid'),
     }
     await app.register(formbody)
+    await app.register(cookie)
     await app.register(fastifyJwt, {
       secret: { private: options.keys.privateKey, public: options.keys.publicKey },
       sign: { algorithm: TOKEN_ALGORITHM },
@@ -60,6 +65,7 @@ export function buildAuth(options: AuthOptions): FastifyPluginAsyncTypebox {
       }),
       // Auth's own table is the source of truth, even if the shared list lost an entry.
       isSessionActive: (session) => deps.sessions.isActive(session.sessionId, deps.clock()),
+      cookieName: deps.cookieName,
     })
     await app.register(accountRoutes, deps)
     await app.register(adminUserRoutes, deps)

@@ -25,6 +25,8 @@ export const AuthConfigSchema = Type.Object({
   LOGIN_MAX_FAILURES_PER_IP: Type.Integer({ minimum: 1, default: 100 }),
   LOGIN_FAILURE_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 900 }),
   TRUST_PROXY: Type.Boolean({ default: false }),
+  /** The web UI's session cookie; the same name as chat's. */
+  SESSION_COOKIE: Type.String({ default: 'finchat_session' }),
 })
 
 export type AuthConfig = Static<typeof AuthConfigSchema>

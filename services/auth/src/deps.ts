@@ -37,5 +37,6 @@ export async function authOptions(
       : createMemoryLoginLimiter(limits),
     passwords: createScryptHasher(config.PASSWORD_HASH_COST),
     tokenTtlSeconds: config.TOKEN_TTL_SECONDS,
+    cookieName: config.SESSION_COOKIE,
   }
 }

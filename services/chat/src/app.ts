@@ -221,7 +221,10 @@ export function buildChat(options: ChatOptions) {
     await app.register(async (admin) => {
       // Admin bodies, like every REST body of the protocol, may be JSON or a form.
       await admin.register(formbody)
-      await admin.register(sessionAuthPlugin, { verify })
+      await admin.register(sessionAuthPlugin, {
+        verify,
+        cookieName: options.cookieName ?? 'finchat_session',
+      })
       await admin.register(adminRoomRoutes, { rooms, bus, presence, clock })
     })
   }

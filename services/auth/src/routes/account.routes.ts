@@ -11,7 +11,9 @@ import {
   type SessionRevokedEvent,
   STREAMS,
 } from '@finchat/protocol'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AuthDeps } from '../app.js'
+import type { User } from '../db/schema.js'
 import { MESSAGES, validateRegistration } from '../users/registration-rules.js'
 import { DuplicateUserError } from '../users/users.repository.js'
 
@@ -58,6 +60,65 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AuthDeps> = async (app, de
     },
   )
 
+  /**
+   * Checks the credentials of a login body and opens a session. On failure the answer (400,
+   * 429) is already sent and the result is undefined.
+   */
+  async function openSession(
+    request: FastifyRequest<{ Body: LoginBody }>,
+    reply: FastifyReply,
+  ): Promise<{ user: User; token: string } | undefined> {
+    const { username, password } = request.body
+    const retryAfter = await loginLimiter.retryAfter(username, request.ip)
+    if (retryAfter !== null) {
+      reply
+        .code(429)
+        .header('retry-after', String(retryAfter))
+        .send({ detail: `Too many failed login attempts. Try again in ${retryAfter} seconds.` })
+      return undefined
+    }
+    const user = await users.findByUsername(username)
+    // A missing user still costs one hash, so response time does not reveal which names exist.
+    const valid = user
+      ? await passwords.verify(password, user.password_hash)
+      : await passwords.verify(password, deps.decoyHash).then(() => false)
+    if (!user || !valid) {
+      await loginLimiter.recordFailure(username, request.ip)
+      reply.code(400).send(MISMATCH)
+      return undefined
+    }
+    const sessionId = randomUUID()
+    const now = clock()
+    const expiresAt = new Date(now.getTime() + deps.tokenTtlSeconds * 1000)
+    await sessions.insert({
+      id: sessionId,
+      user_id: user.id,
+      expires_at: expiresAt,
+      revoked_at: null,
+    })
+    const token = app.jwt.sign(
+      { sub: String(user.id), name: user.username, adm: user.is_admin, sid: sessionId },
+      { expiresIn: deps.tokenTtlSeconds },
+    )
+    return { user, token }
+  }
+
+  /** Revokes the request's session everywhere: its row, the shared list, and open chat sockets. */
+  async function closeSession(request: FastifyRequest) {
+    const session = request.session
+    if (!session) throw new Error('authenticate ran without a session')
+    await sessions.revoke(session.sessionId, clock())
+    await revocations.revoke(session.sessionId, session.expiresAt)
+    const event: SessionRevokedEvent = {
+      type: 'session.revoked',
+      session_id: session.sessionId,
+      user_id: session.userId,
+      username: session.username,
+      at: clock().getTime(),
+    }
+    await bus.append(STREAMS.authEvents, event)
+  }
+
   app.post(
     '/login',
     {
@@ -67,37 +128,8 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AuthDeps> = async (app, de
       },
     },
     async (request, reply) => {
-      const { username, password } = request.body
-      const retryAfter = await loginLimiter.retryAfter(username, request.ip)
-      if (retryAfter !== null) {
-        return reply
-          .code(429)
-          .header('retry-after', String(retryAfter))
-          .send({ detail: `Too many failed login attempts. Try again in ${retryAfter} seconds.` })
-      }
-      const user = await users.findByUsername(username)
-      // A missing user still costs one hash, so response time does not reveal which names exist.
-      const valid = user
-        ? await passwords.verify(password, user.password_hash)
-        : await passwords.verify(password, deps.decoyHash).then(() => false)
-      if (!user || !valid) {
-        await loginLimiter.recordFailure(username, request.ip)
-        return reply.code(400).send(MISMATCH)
-      }
-      const sessionId = randomUUID()
-      const now = clock()
-      const expiresAt = new Date(now.getTime() + deps.tokenTtlSeconds * 1000)
-      await sessions.insert({
-        id: sessionId,
-        user_id: user.id,
-        expires_at: expiresAt,
-        revoked_at: null,
-      })
-      const token = app.jwt.sign(
-        { sub: String(user.id), name: user.username, adm: user.is_admin, sid: sessionId },
-        { expiresIn: deps.tokenTtlSeconds },
-      )
-      return { token }
+      const opened = await openSession(request, reply)
+      if (opened) return { token: opened.token }
     },
   )
 
@@ -108,18 +140,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AuthDeps> = async (app, de
       schema: { response: { 204: { type: 'null' }, 401: DetailError } },
     },
     async (request, reply) => {
-      const session = request.session
-      if (!session) throw new Error('authenticate ran without a session')
-      await sessions.revoke(session.sessionId, clock())
-      await revocations.revoke(session.sessionId, session.expiresAt)
-      const event: SessionRevokedEvent = {
-        type: 'session.revoked',
-        session_id: session.sessionId,
-        user_id: session.userId,
-        username: session.username,
-        at: clock().getTime(),
-      }
-      await bus.append(STREAMS.authEvents, event)
+      await closeSession(request)
       return reply.code(204).send()
     },
   )
@@ -133,7 +154,63 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AuthDeps> = async (app, de
     async (request, reply) => {
       const user = request.session && (await users.findById(request.session.userId))
       if (!user) return reply.code(401).send({ detail: 'Invalid token.' })
-      return { id: user.id, username: user.username, email: user.email, is_admin: user.is_admin }
+      return profileOf(user)
     },
   )
+
+  // Extension: the web UI's session lives in an HttpOnly cookie, out of reach of scripts.
+  const cookieOptions = (request: FastifyRequest) => ({
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    secure: request.protocol === 'https',
+  })
+
+  app.post(
+    '/session',
+    {
+      schema: {
+        body: LoginBody,
+        response: { 200: ProfileResponse, 400: FieldErrors, 429: DetailError },
+      },
+    },
+    async (request, reply) => {
+      const opened = await openSession(request, reply)
+      if (!opened) return
+      reply.setCookie(deps.cookieName, opened.token, {
+        ...cookieOptions(request),
+        maxAge: deps.tokenTtlSeconds,
+      })
+      return profileOf(opened.user)
+    },
+  )
+
+  app.get(
+    '/session',
+    {
+      preHandler: app.authenticate,
+      schema: { response: { 200: ProfileResponse, 401: DetailError } },
+    },
+    async (request, reply) => {
+      const user = request.session && (await users.findById(request.session.userId))
+      if (!user) return reply.code(401).send({ detail: 'Invalid token.' })
+      return profileOf(user)
+    },
+  )
+
+  app.delete(
+    '/session',
+    {
+      preHandler: app.authenticate,
+      schema: { response: { 204: { type: 'null' }, 401: DetailError } },
+    },
+    async (request, reply) => {
+      await closeSession(request)
+      return reply.clearCookie(deps.cookieName, cookieOptions(request)).code(204).send()
+    },
+  )
+}
+
+function profileOf(user: User) {
+  return { id: user.id, username: user.username, email: user.email, is_admin: user.is_admin }
 }

@@ -9,8 +9,8 @@ export interface ProxyRoutesOptions {
   timeoutMs: number
 }
 
-/** Every public HTTP route of auth, and the admin user routes. */
-const AUTH_PREFIXES = ['/register', '/login', '/logout', '/profile', '/admin/users']
+/** Every public HTTP route of auth (`/session` is the web UI's login), and the admin user routes. */
+const AUTH_PREFIXES = ['/register', '/login', '/logout', '/profile', '/session', '/admin/users']
 
 /** The instance chosen for each request to chat, so that a failure can be pinned on it. */
 const chosen = new WeakMap<object, string>()
