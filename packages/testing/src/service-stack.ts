@@ -12,7 +12,7 @@ import {
 } from '@finchat/chat'
 import { createDatabase } from '@finchat/db'
 import { createTestDatabase } from '@finchat/db/testing'
-import { createServer } from '@finchat/kit'
+import { createServer, webUiPlugin } from '@finchat/kit'
 import { ChatClient } from '@finchat/protocol/client'
 import { createRevocationList, generateSigningKeys } from '@finchat/sessions'
 import type { FastifyInstance } from 'fastify'
@@ -29,6 +29,8 @@ export interface StackOptions {
   combined?: boolean
   /** Chat instances, each its own server (ignored when combined). Default 1. */
   chatInstances?: number
+  /** A built web UI for the combined server to serve at `/`, as `pnpm start` does. */
+  webRoot?: string
 }
 
 /** A listening server of the stack; `restart` keeps its port and the data. */
@@ -142,7 +144,9 @@ export async function startServiceStack(t: Test, options: StackOptions = {}) {
     return server
   }
 
-  const combined = options.combined ? await serve([mountAuth, mountChat]) : undefined
+  const mountWeb = (app: FastifyInstance) =>
+    options.webRoot ? app.register(webUiPlugin, { root: options.webRoot }) : undefined
+  const combined = options.combined ? await serve([mountWeb, mountAuth, mountChat]) : undefined
   const auth = combined ?? (await serve([mountAuth]))
   const chats = combined
     ? [combined]

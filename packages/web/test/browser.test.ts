@@ -1,0 +1,228 @@
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createStockBot, type StockBot } from '@finchat/bot'
+import { PASSWORD, REPO_ROOT, startFakeStooq, startServiceStack } from '@finchat/testing'
+import { type Browser, chromium, type Locator, type Page } from 'playwright-core'
+import t from 'tap'
+import { build } from 'vite'
+
+// The original's manual web test, in headless Chromium: two people in two browsers register,
+// chat, ask the bot for a quote, leave and log out; an administrator creates a room. The web
+// UI is built from source for the run and served the way `pnpm start` serves it.
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const ARTIFACTS = join(REPO_ROOT, 'artifacts', 'screenshots')
+
+if (!existsSync(CHROMIUM)) {
+  t.pass(`skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`)
+} else {
+  await story()
+}
+
+async function story() {
+  const outDir = await mkdtemp(join(tmpdir(), 'finchat-web-'))
+  t.teardown(() => rm(outDir, { recursive: true, force: true }))
+  await build({
+    root: fileURLToPath(new URL('..', import.meta.url)),
+    logLevel: 'warn',
+    build: { outDir, emptyOutDir: true },
+  })
+  await mkdir(ARTIFACTS, { recursive: true })
+
+  const stack = await startServiceStack(t, { combined: true, webRoot: outDir })
+  const server = stack.combined as NonNullable<typeof stack.combined>
+  await stack.createRooms('friends', 'investments')
+  const stooq = await startFakeStooq(t)
+  stooq.quote('aapl.us', '93.42')
+  await stack.register('finbot')
+  const bot: StockBot = createStockBot(
+    {
+      server: { host: server.host, httpUrl: server.url, wsUrl: server.wsUrl },
+      username: 'finbot',
+      password: PASSWORD,
+      rooms: ['investments'],
+      commands: { kind: 'socket' },
+      maxAgeMs: 10_000,
+      quotes: { baseUrl: stooq.url, timeoutMs: 2000, retries: 0, retryBaseMs: 50, cacheMs: 0 },
+    },
+    { logger: quietLogger() },
+  )
+  await bot.start()
+  t.teardown(() => bot.stop())
+
+  const browser: Browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  })
+  t.teardown(() => browser.close())
+  const person = async (width = 1200, height = 800) => {
+    const context = await browser.newContext({ viewport: { width, height } })
+    const page = await context.newPage()
+    await page.goto(server.url)
+    return page
+  }
+  const shot = (page: Page, name: string) =>
+    page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true })
+  const log = (page: Page) => page.getByRole('log', { name: 'Messages in investments' })
+
+  async function register(page: Page, username: string) {
+    await page.getByRole('button', { name: 'Create an account' }).click()
+    await page.getByLabel('Username').fill(username)
+    await page.getByLabel('Email').fill(`${username}@example.com`)
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD)
+    await page.getByLabel('Confirm password').fill(PASSWORD)
+    await page.getByRole('button', { name: 'Register' }).click()
+    await shown(page.getByRole('button', { name: 'Log out' }))
+  }
+  async function say(page: Page, text: string) {
+    await page.getByLabel('Message', { exact: true }).fill(text)
+    await page.getByLabel('Message', { exact: true }).press('Enter')
+  }
+
+  const alice = await person()
+  const bob = await person(390, 780)
+
+  await t.test('register, with field errors next to the fields', async (t) => {
+    await shot(alice, 'login')
+    await alice.getByRole('button', { name: 'Create an account' }).click()
+    await alice.getByLabel('Username').fill('alice')
+    await alice.getByLabel('Password', { exact: true }).fill('12345678')
+    await alice.getByLabel('Confirm password').fill('12345678')
+    await alice.getByRole('button', { name: 'Register' }).click()
+    await contains(alice.locator('#field-password-errors'), 'entirely numeric')
+    await shot(alice, 'register-errors')
+    await alice.getByRole('button', { name: 'Log in instead' }).click()
+    await register(alice, 'alice')
+    await register(bob, 'bob')
+    t.pass('both are in')
+  })
+
+  await t.test('both join investments and see each other', async (t) => {
+    await alice.getByRole('button', { name: /#investments/ }).click()
+    await shown(alice.getByRole('button', { name: 'Leave' }))
+    await bob.getByRole('button', { name: /#investments/ }).click()
+    await contains(log(alice), 'bob joined')
+    await contains(alice.locator('.line.joined').last(), 'bob joined')
+    await contains(alice.getByRole('complementary', { name: 'Users' }), 'bob')
+    t.pass()
+  })
+
+  await t.test('they chat both ways; HTML is shown as text', async (t) => {
+    await say(alice, 'Hello Bob')
+    await contains(log(bob), 'Hello Bob')
+    await say(bob, 'Hi Alice')
+    await contains(log(alice), 'Hi Alice')
+    await say(bob, '<script>window.pwned = true</script><b>not bold</b>')
+    await contains(log(alice), '<script>window.pwned = true</script><b>not bold</b>')
+    t.equal(await alice.evaluate(() => (window as { pwned?: boolean }).pwned), undefined)
+    t.equal(await log(alice).locator('b').count(), 0, 'no markup from a message')
+  })
+
+  await t.test('a stock quote asked by one is answered for both', async (t) => {
+    await say(alice, '/stock=aapl.us')
+    await contains(alice.locator('.line.custom').last(), '/stock=aapl.us')
+    for (const page of [alice, bob]) {
+      await contains(log(page), 'AAPL.US quote is $93.42 per share')
+    }
+    await shot(alice, 'room')
+    await shot(bob, 'room-phone')
+    t.pass()
+  })
+
+  await t.test('unread counts for the rooms not on screen', async (t) => {
+    await alice.getByRole('button', { name: 'Server Logs' }).click()
+    await say(bob, 'while you were away')
+    await shown(alice.getByRole('button', { name: /#investments.*1 unread/ }))
+    await alice.getByRole('button', { name: /#investments/ }).click()
+    await gone(alice.getByRole('button', { name: /#investments.*unread/ }))
+    t.pass()
+  })
+
+  await t.test('the chat reconnects by itself and fills the gap', async (t) => {
+    await server.restart(300)
+    await contains(alice.getByRole('status'), 'Connection lost')
+    await gone(alice.getByRole('status'), 15_000)
+    await gone(bob.getByRole('status'), 15_000)
+    await shown(bob.getByRole('button', { name: 'Leave' }))
+    await say(bob, 'back after the restart')
+    await contains(log(alice), 'back after the restart')
+    t.equal(await log(alice).getByText('Hello Bob').count(), 1, 'nothing shown twice')
+  })
+
+  await t.test('leaving shows a red notice to the other', async (t) => {
+    await bob.getByRole('button', { name: 'Leave' }).click()
+    await contains(alice.locator('.line.parted').last(), 'bob left')
+    t.pass()
+  })
+
+  await t.test('logging out returns to the login form', async (t) => {
+    await alice.getByRole('button', { name: 'Log out' }).click()
+    await shown(alice.getByRole('button', { name: 'Log in' }))
+    await alice.reload()
+    await shown(alice.getByRole('button', { name: 'Log in' }))
+    t.pass('and the session is gone')
+  })
+
+  await t.test('an administrator creates a room; users find it with Refresh rooms', async (t) => {
+    await stack.register('root')
+    await stack.makeAdmin('root')
+    const root = await person()
+    await root.getByLabel('Username').fill('root')
+    await root.getByLabel('Password').fill(PASSWORD)
+    await root.getByRole('button', { name: 'Log in' }).click()
+    await root.getByRole('link', { name: 'Admin' }).click()
+    await root.getByLabel('Room name').fill('newroom')
+    await root.getByRole('button', { name: 'Create room' }).click()
+    await shown(root.getByRole('button', { name: 'Delete #newroom' }))
+    await shot(root, 'admin')
+    await bob.getByRole('button', { name: 'Refresh rooms' }).click()
+    await shown(bob.getByRole('button', { name: /#newroom/ }))
+    await root.getByRole('button', { name: 'Delete #newroom' }).click()
+    await root.getByRole('button', { name: 'Yes, delete #newroom' }).click()
+    await gone(root.getByRole('button', { name: 'Delete #newroom' }))
+    await gone(bob.getByRole('link', { name: 'Admin' }))
+    t.pass('and only administrators see the admin page')
+  })
+}
+
+/** Waits until the first element `locator` finds is visible. */
+function shown(locator: Locator, timeout = 10_000) {
+  return locator.first().waitFor({ state: 'visible', timeout })
+}
+
+/** Waits until `locator` finds nothing. */
+function gone(locator: Locator, timeout = 10_000) {
+  return locator.first().waitFor({ state: 'detached', timeout })
+}
+
+/** Waits until some element inside `locator` shows `text`. */
+function contains(locator: Locator, text: string, timeout = 10_000) {
+  return locator.getByText(text).first().waitFor({ state: 'visible', timeout })
+}
+
+function quietLogger() {
+  const noop = () => {}
+  const logger = {
+    level: 'silent',
+    fatal: noop,
+    error: noop,
+    warn: noop,
+    info: noop,
+    debug: noop,
+    trace: noop,
+    silent: noop,
+    child: () => logger,
+  }
+  return logger as unknown as Parameters<typeof createStockBot>[1]['logger']
+}
