@@ -145,17 +145,20 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AuthDeps> = async (app, de
     },
   )
 
+  /** The profile of the request's session, whether it came as a token or as the cookie. */
+  async function currentProfile(request: FastifyRequest, reply: FastifyReply) {
+    const user = request.session && (await users.findById(request.session.userId))
+    if (!user) return reply.code(401).send({ detail: 'Invalid token.' })
+    return profileOf(user)
+  }
+
   app.get(
     '/profile',
     {
       preHandler: app.authenticate,
       schema: { response: { 200: ProfileResponse, 401: DetailError } },
     },
-    async (request, reply) => {
-      const user = request.session && (await users.findById(request.session.userId))
-      if (!user) return reply.code(401).send({ detail: 'Invalid token.' })
-      return profileOf(user)
-    },
+    currentProfile,
   )
 
   // Extension: the web UI's session lives in an HttpOnly cookie, out of reach of scripts.
@@ -191,11 +194,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AuthDeps> = async (app, de
       preHandler: app.authenticate,
       schema: { response: { 200: ProfileResponse, 401: DetailError } },
     },
-    async (request, reply) => {
-      const user = request.session && (await users.findById(request.session.userId))
-      if (!user) return reply.code(401).send({ detail: 'Invalid token.' })
-      return profileOf(user)
-    },
+    currentProfile,
   )
 
   app.delete(
