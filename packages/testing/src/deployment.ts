@@ -44,10 +44,12 @@ export async function startDeployment(t: Test, options: DeploymentOptions = {}) 
     TRUST_PROXY: 'true',
   })
   let counter = 0
-  const startChat = () => {
+  /** A chat instance; `port` brings one back where the gateway expects it. */
+  const startChat = (port = 0) => {
     const id = `chat-${++counter}`
     return spawnService(t, id, 'services/chat/src/main.ts', {
       ...shared,
+      PORT: String(port),
       INSTANCE_ID: `${id}-${prefix}`,
       PRESENCE_HEARTBEAT_MS: '200',
       PRESENCE_DEAD_AFTER_MS: '1000',
