@@ -1,0 +1,115 @@
+import type { ServerFrame } from '@finchat/protocol'
+import { startDeployment, startRedisServer } from '@finchat/testing'
+import t from 'tap'
+import { needsServers, users } from './cluster-story.js'
+
+// Redis goes away under a running deployment and comes back empty: the services stay up, say
+// they are not ready meanwhile, recover by themselves, and no message is acknowledged and
+// then lost. Redis comes back without the presence records, so the chat instances close
+// their connections with 1012 and the clients, reconnecting, rebuild them.
+
+const ROOM = 'friends'
+const isMessage = (body: string) => (f: ServerFrame) =>
+  f.type === 'room:notification' && f.code === 'message' && f.body === body
+
+/** Resolves once `url` answers `status`, polling every 100 ms. */
+async function until(url: string, status: number, timeoutMs = 20_000) {
+  const started = Date.now()
+  for (;;) {
+    const response = await fetch(url).catch(() => undefined)
+    await response?.body?.cancel()
+    if (response?.status === status) return Date.now() - started
+    if (Date.now() - started > timeoutMs) throw new Error(`${url} not ${status} in ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+t.test('Redis restarted under the deployment', async (t) => {
+  if (needsServers) {
+    t.pass('skipped: needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL)')
+    return
+  }
+  const redis = await startRedisServer(t)
+  const deployment = await startDeployment(t, { redisUrl: redis.url })
+  await deployment.createRooms(ROOM)
+  const people = users(t, deployment)
+  const alice = await people.user('alice')
+  const bob = await people.user('bob')
+  await alice.join(ROOM)
+  await bob.join(ROOM)
+  await alice.say(ROOM, 'before the outage')
+  await bob.next(isMessage('before the outage'))
+  const services = [deployment.auth, ...deployment.chats]
+
+  await redis.stop('SIGKILL')
+  for (const service of services) {
+    const ms = await until(`${service.url}/readyz`, 503)
+    t.pass(`${service.url} reports not ready (${ms} ms)`)
+  }
+  // Sent while Redis is gone: each one ends echoed (stored and delivered), refused, or without
+  // an answer because the connection was closed (then the client looks at the history).
+  const during = ['during 1', 'during 2', 'during 3']
+  const outcomes = during.map((body) => {
+    alice.send({ type: 'message', room_name: ROOM, body })
+    return alice
+      .next(
+        (f) =>
+          (f.type === 'room:notification' && f.code === 'message' && f.you && f.body === body) ||
+          f.type === 'error',
+        60_000,
+      )
+      .catch(() => undefined)
+  })
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+
+  await redis.start()
+  for (const service of services) {
+    const ms = await until(`${service.url}/readyz`, 200)
+    t.pass(`${service.url} ready again (${ms} ms after Redis)`)
+  }
+  for (const service of [...services, deployment.gateway]) {
+    t.equal(service.process.exitCode, null, `${service.url} stayed up`)
+  }
+
+  const results = await Promise.all(outcomes)
+  const echoed = during.filter((_, i) => results[i]?.type === 'room:notification')
+  const refused = results.filter((f) => f?.type === 'error')
+  t.same(
+    refused.map((f) => (f as { code: string }).code),
+    refused.map(() => 'internal-error'),
+    'a message that could not go through was refused with internal-error',
+  )
+
+  // Clients whose connection was closed come back, as the web UI and the bot do.
+  const back = async (name: string, client: typeof alice) => {
+    if (client.socket.readyState === client.socket.OPEN) return client
+    t.equal((await client.closed).code, 1012, `${name} was told to reconnect`)
+    const again = await people.connect(name)
+    await again.join(ROOM)
+    return again
+  }
+  const alice2 = await back('alice', alice)
+  const bob2 = await back('bob', bob)
+
+  // Fan-out works again, both ways, and the history holds what was echoed and not what was refused.
+  await alice2.say(ROOM, 'after the outage')
+  await bob2.next(isMessage('after the outage'), 10_000)
+  await bob2.say(ROOM, 'bob after the outage')
+  await alice2.next(isMessage('bob after the outage'), 10_000)
+  const carol = await people.user('carol')
+  const joined = await carol.join(ROOM)
+  t.same(
+    joined.status?.users.map((u) => u.name),
+    ['alice', 'bob', 'carol'],
+    'nobody twice, no ghost',
+  )
+  const history = joined.status?.messages.map((m) => m.body) ?? []
+  for (const [i, body] of during.entries()) {
+    if (echoed.includes(body)) t.ok(history.includes(body), `"${body}" was echoed and is kept`)
+    if (results[i]?.type === 'error')
+      t.notOk(history.includes(body), `"${body}" was refused and is not kept`)
+  }
+  t.comment(
+    `during the outage: ${echoed.length} echoed, ${refused.length} refused, ${during.length - echoed.length - refused.length} unanswered (connection closed)`,
+  )
+})
