@@ -13,6 +13,8 @@ export interface DeploymentOptions {
   env?: NodeJS.ProcessEnv
   /** A Redis of the test's own (REDIS_URL by default). */
   redisUrl?: string
+  /** A PostgreSQL server of the test's own to make the database on (DATABASE_URL by default). */
+  databaseUrl?: string
 }
 
 /**
@@ -22,7 +24,9 @@ export interface DeploymentOptions {
  */
 export async function startDeployment(t: Test, options: DeploymentOptions = {}) {
   const redisUrl = options.redisUrl ?? (process.env.REDIS_URL as string)
-  const testDb = await createTestDatabase()
+  const testDb = await createTestDatabase(
+    options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : process.env,
+  )
   t.teardown(() => testDb.drop())
   const prefix = `test:${randomBytes(4).toString('hex')}:`
   t.teardown(async () => {

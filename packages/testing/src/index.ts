@@ -6,6 +6,7 @@ export {
   type FakeStooq,
   startFakeStooq,
 } from './fake-stooq.js'
+export { startPostgresServer } from './postgres-server.js'
 export { freePort, startRedisServer } from './redis-server.js'
 export { REPO_ROOT, type ServiceProcess, spawnService } from './service-process.js'
 export {
