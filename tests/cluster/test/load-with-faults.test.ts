@@ -2,7 +2,7 @@ import type { HistoryMessage, ServerFrame } from '@finchat/protocol'
 import type { ChatClient } from '@finchat/protocol/client'
 import { startDeployment } from '@finchat/testing'
 import t from 'tap'
-import { connectionsOn, needsServers, users } from './cluster-story.js'
+import { connectionsOn, FatalAnswer, needsServers, users } from './cluster-story.js'
 
 // 200 clients in 10 rooms chat through the gateway for a minute while one chat instance is
 // killed and started again. Afterwards every room's stored history is exactly what its
@@ -65,9 +65,19 @@ t.test(`${CLIENTS} clients for ${DURATION_MS / 1000} s while an instance is kill
     })
     void member.client.closed.then(async () => {
       if (ending) return
-      // As the web UI does: reconnect, rejoin, and from then on receive again.
+      // As the web UI does: reconnect, rejoin, and from then on receive again; an answer of
+      // already-chatting (the dead instance not reaped yet) is counted and tried again.
       member.reconnected = true
-      member.client = await people.connect(member.name)
+      for (let attempt = 1; ; attempt++) {
+        try {
+          member.client = await people.connect(member.name)
+          break
+        } catch (error) {
+          if (!(error instanceof FatalAnswer) || attempt === 20) throw error
+          member.errors.push(`reconnect: ${(error.frame as { code?: string }).code}`)
+          await new Promise((resolve) => setTimeout(resolve, 500))
+        }
+      }
       await join(member)
     })
   }

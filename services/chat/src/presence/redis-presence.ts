@@ -107,7 +107,9 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
       // missed a heartbeat: a recent heartbeat does not prove the holder alive. Wait for proof
       // either way: the holder beats again (alive: refuse), or it is reaped or lets the user go
       // (the claim is free).
-      const deadline = Date.now() + deadAfterMs + 2 * heartbeatMs
+      // Only a silent holder makes this wait last; a loaded survivor may take a while to reap
+      // it, so the wait outlasts a full dead interval after the holder's expected death.
+      const deadline = Date.now() + 2 * deadAfterMs + 2 * heartbeatMs
       let firstSeen: string | undefined
       for (;;) {
         if ((await redis.set(userKey(userId), instanceId, 'NX')) === 'OK') {
