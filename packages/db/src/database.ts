@@ -39,8 +39,11 @@ export async function createDatabase(config: DatabaseConfig): Promise<Database> 
             : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
       },
     })
-    // An idle client losing its server (restart) must not crash the process.
+    // A client losing its server (restart) must not crash the process: idle ones report it on
+    // the pool, ones in use (checked out, between two queries) on themselves; the query that
+    // needed the connection fails on its own.
     pool.on('error', () => {})
+    pool.on('connect', (client) => client.on('error', () => {}))
     db = new Kysely({ dialect: new PostgresDialect({ pool }) })
     kind = 'postgres'
   } else {
