@@ -12,6 +12,21 @@ export const joinedBy = (user: string, room: string) => (f: ServerFrame) =>
   f.type === 'room:notification' && f.code === 'joined' && f.user === user && f.room_name === room
 export const partedBy = (user: string, room: string) => (f: ServerFrame) =>
   f.type === 'room:notification' && f.code === 'parted' && f.user === user && f.room_name === room
+export const isMessage = (body: string) => (f: ServerFrame) =>
+  f.type === 'room:notification' && f.code === 'message' && f.body === body
+
+/** Resolves once `url` answers `status` (checked every 100 ms), with how long it took. */
+export async function until(url: string, status: number, timeoutMs = 20_000): Promise<number> {
+  const started = Date.now()
+  for (;;) {
+    const response = await fetch(url).catch(() => undefined)
+    await response?.body?.cancel()
+    if (response?.status === status) return Date.now() - started
+    if (Date.now() - started > timeoutMs) throw new Error(`${url} not ${status} in ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
 export const isOwnEcho = (f: ServerFrame): f is MessageNotification =>
   f.type === 'room:notification' && f.code === 'message' && f.you
 

@@ -1,25 +1,11 @@
-import type { ServerFrame } from '@finchat/protocol'
 import { PASSWORD, startDeployment, startPostgresServer } from '@finchat/testing'
 import t from 'tap'
-import { needsServers, users } from './cluster-story.js'
+import { isMessage, needsServers, until, users } from './cluster-story.js'
 
 // PostgreSQL goes away under a running deployment and comes back: clients get errors, not
 // silence; nothing crashes; everything works again by itself.
 
 const ROOM = 'friends'
-const isMessage = (body: string) => (f: ServerFrame) =>
-  f.type === 'room:notification' && f.code === 'message' && f.body === body
-
-async function until(url: string, status: number, timeoutMs = 20_000) {
-  const started = Date.now()
-  for (;;) {
-    const response = await fetch(url).catch(() => undefined)
-    await response?.body?.cancel()
-    if (response?.status === status) return Date.now() - started
-    if (Date.now() - started > timeoutMs) throw new Error(`${url} not ${status} in ${timeoutMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
 
 t.test('PostgreSQL stopped and started under the deployment', async (t) => {
   if (needsServers) {

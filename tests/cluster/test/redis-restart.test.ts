@@ -1,7 +1,6 @@
-import type { ServerFrame } from '@finchat/protocol'
 import { startDeployment, startRedisServer } from '@finchat/testing'
 import t from 'tap'
-import { needsServers, users } from './cluster-story.js'
+import { isMessage, needsServers, until, users } from './cluster-story.js'
 
 // Redis goes away under a running deployment and comes back empty: the services stay up, say
 // they are not ready meanwhile, recover by themselves, and no message is acknowledged and
@@ -9,20 +8,6 @@ import { needsServers, users } from './cluster-story.js'
 // their connections with 1012 and the clients, reconnecting, rebuild them.
 
 const ROOM = 'friends'
-const isMessage = (body: string) => (f: ServerFrame) =>
-  f.type === 'room:notification' && f.code === 'message' && f.body === body
-
-/** Resolves once `url` answers `status`, polling every 100 ms. */
-async function until(url: string, status: number, timeoutMs = 20_000) {
-  const started = Date.now()
-  for (;;) {
-    const response = await fetch(url).catch(() => undefined)
-    await response?.body?.cancel()
-    if (response?.status === status) return Date.now() - started
-    if (Date.now() - started > timeoutMs) throw new Error(`${url} not ${status} in ${timeoutMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
 
 t.test('Redis restarted under the deployment', async (t) => {
   if (needsServers) {
