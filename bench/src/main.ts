@@ -10,6 +10,8 @@ import { startStandalone } from './standalone-target.js'
 // measured in the same run, each figure also as a ratio to the baseline's.
 
 const { values } = parseArgs({
+  // pnpm may hand over a '--' separator as a positional argument.
+  allowPositionals: true,
   options: {
     rooms: { type: 'string', default: '10' },
     clients: { type: 'string', default: '50' },
