@@ -68,6 +68,11 @@ export interface Bus {
     options?: ConsumeOptions,
   ): BusSubscription
   ack(stream: string, group: string, ids: string[]): Promise<void>
+  /**
+   * Reads what the stream holds after the id `after` ('0' for its start), oldest first, at most
+   * `count` entries: for looking back at what was published, not for following the stream.
+   */
+  range<T = unknown>(stream: string, after: string, count: number): Promise<BusEntry<T>[]>
   /** true when the backing store answers (for /readyz). */
   ping(): Promise<boolean>
   /** Closes every subscription and connection. */

@@ -133,6 +133,13 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       return entry.id
     },
 
+    async range<T = unknown>(name: string, after: string, count: number) {
+      assertOpen()
+      const { entries } = streamOf(name)
+      const from = indexAfter(entries, parseId(after))
+      return entries.slice(from, from + count).map((entry) => decode<T>(entry))
+    },
+
     subscribe<T = unknown>(
       name: string,
       onBatch: BatchHandler<T>,

@@ -12,7 +12,7 @@ import type {
 import { claimInterval, defaultClaimIdleMs, defaultCount, defaultMaxLen } from './defaults.js'
 import { type BusLogger, consoleLogger } from './logger.js'
 import { serialize } from './serialize.js'
-import { checkAfter, compareIds } from './stream-id.js'
+import { checkAfter, compareIds, parseId } from './stream-id.js'
 
 export interface RedisBusOptions {
   /** redis:// URL; `redis` options apply on top of it. */
@@ -183,6 +183,20 @@ export function createRedisBus(options: RedisBusOptions): Bus {
       const id = await commands.xadd(prefix + stream, 'MAXLEN', '~', maxLen, '*', dataField, json)
       // XADD only answers null with NOMKSTREAM, which is not used.
       return id as string
+    },
+
+    async range<T = unknown>(stream: string, after: string, count: number) {
+      assertOpen()
+      parseId(after)
+      const raw = (await commands.call(
+        'XRANGE',
+        prefix + stream,
+        `(${after}`,
+        '+',
+        'COUNT',
+        count,
+      )) as RawEntry[]
+      return decode<T>(raw, { stream }).entries
     },
 
     subscribe<T = unknown>(

@@ -332,6 +332,22 @@ export function runBusContract(create: BusFactory): void {
     t.same(values(collector.entries), [0])
   })
 
+  t.test('range looks back at what the stream holds, page by page', async (t) => {
+    const { bus } = open(t)
+    t.same(await bus.range('events', '0', 10), [], 'a stream never written is empty')
+    const ids = await appendAll(bus, 'events', range(0, 5))
+    const first = await bus.range<Item>('events', '0', 3)
+    t.same(values(first), [0, 1, 2])
+    t.same(
+      first.map((entry) => entry.id),
+      ids.slice(0, 3),
+    )
+    const rest = await bus.range<Item>('events', first.at(-1)?.id as string, 10)
+    t.same(values(rest), [3, 4], 'strictly after the given id')
+    t.same(await bus.range('events', ids.at(-1) as string, 10), [], 'nothing after the last')
+    await t.rejects(bus.range('events', 'latest', 1), TypeError)
+  })
+
   t.test('rejects what it could not store or read back', async (t) => {
     const { bus } = open(t)
     await t.rejects(bus.append('events', undefined), TypeError)
