@@ -17,6 +17,7 @@ import type { RateLimit } from './connections/token-bucket.js'
 import type { ChatDb } from './db/schema.js'
 import { createRoomEventHandler } from './events/room-events.js'
 import { createMessagesRepository } from './messages/messages.repository.js'
+import { createUnannouncedMessages } from './messages/unannounced-messages.js'
 import type { Presence } from './presence/presence.js'
 import { adminRoomRoutes } from './rooms/admin-rooms.routes.js'
 import { createRoomsRepository } from './rooms/rooms.repository.js'
@@ -161,8 +162,9 @@ export function buildChat(options: ChatOptions) {
       }),
     ]
     await Promise.all(subscriptions.map((subscription) => subscription.ready))
+    const unannounced = createUnannouncedMessages({ db: options.db, messages, bus, log })
     await presence.start({
-      onOrphans: async (orphans) => {
+      onOrphans: async (orphans, dead) => {
         log.warn({ count: orphans.length }, 'announcing the partings of a dead instance')
         for (const { room, user } of orphans) {
           await bus.append(STREAMS.chatEvents, {
@@ -172,8 +174,24 @@ export function buildChat(options: ChatOptions) {
             stamp: formatStamp(clock()),
           } satisfies ChatEvent)
         }
+        await unannounced.remove(dead).catch((err) => {
+          log.error({ err, dead: dead.instanceId }, 'could not check for unannounced messages')
+        })
       },
       onEvicted: () => void closeAll(CloseCode.serviceRestart, 'instance restarting', false),
+      onRecordsLost: async () => {
+        for (const connection of registry.all()) {
+          if (!(await presence.restoreUser(connection.session.userId))) {
+            // The user connected elsewhere while the records were gone: that connection wins.
+            connection.close(CloseCode.serviceRestart, 'instance restarting')
+            void release(connection, false)
+            continue
+          }
+          for (const room of connection.joined.keys()) {
+            await presence.join(room, connection.username)
+          }
+        }
+      },
     })
 
     const pings = setInterval(() => {

@@ -50,6 +50,29 @@ export function createMessagesRepository(db: Kysely<ChatDatabase>) {
       await sql`select pg_advisory_unlock(${ROOM_LOCK_SPACE}, ${roomId}::int4)`.execute(conn)
     },
 
+    /**
+     * The room lock again, held until the transaction ends: waits for a writer that is between
+     * its insert and its announcement, at most as long as the transaction's `lock_timeout`.
+     */
+    async lockRoomUntilCommit(roomId: number, trx: Kysely<ChatDatabase>) {
+      await sql`select pg_advisory_xact_lock(${ROOM_LOCK_SPACE}, ${roomId}::int4)`.execute(trx)
+    },
+
+    /** Messages of these users stored since the given time, oldest first. */
+    recentByUsers(userIds: number[], since: Date, trx: Kysely<ChatDatabase> = db) {
+      return trx
+        .selectFrom('messages')
+        .select(['id', 'room_id', 'created_at'])
+        .where('user_id', 'in', userIds)
+        .where('created_at', '>=', since)
+        .orderBy('id')
+        .execute()
+    },
+
+    async removeMany(ids: number[], trx: Kysely<ChatDatabase> = db) {
+      await trx.deleteFrom('messages').where('id', 'in', ids).execute()
+    },
+
     /** Undoes an insert whose announcement failed, so nothing unannounced stays in history. */
     async remove(id: number, trx: Kysely<ChatDatabase> = db) {
       await trx.deleteFrom('messages').where('id', '=', id).execute()

@@ -25,6 +25,11 @@ export function createMemoryPresence(
       state.claims.set(userId, instanceId)
       return true
     },
+    async restoreUser(userId) {
+      const holder = state.claims.get(userId) ?? instanceId
+      state.claims.set(userId, holder)
+      return holder === instanceId
+    },
     async releaseUser(userId) {
       if (state.claims.get(userId) === instanceId) state.claims.delete(userId)
     },

@@ -1,6 +1,6 @@
 import { setTimeout } from 'node:timers/promises'
 import type { Redis } from 'ioredis'
-import type { Presence } from './presence.js'
+import type { Presence, PresenceHandlers } from './presence.js'
 import { sortByCodePoint } from './presence.js'
 
 export interface RedisPresenceOptions {
@@ -23,7 +23,9 @@ const RELEASE_IF_OWNER = `if redis.call('get', KEYS[1]) == ARGV[1] then
  * - `chat:user:<id>` names the instance holding the user's connection (SET NX: one per user);
  * - `chat:room:<name>` is the set of the room's members, cluster-wide;
  * - `chat:instance:<id>:users` / `:members` record what each instance holds;
- * - `chat:instances` scores each instance by its last heartbeat (ms).
+ * - `chat:instances` scores each instance by its last heartbeat (ms);
+ * - `chat:reaped:<id>` is left by the survivor that reaped an instance, for a while, so that
+ *   the instance, should it beat again, can tell "declared dead" from "Redis lost its data".
  * A silent instance is reaped by whichever survivor takes its reap lock first.
  */
 export function createRedisPresence(options: RedisPresenceOptions): Presence {
@@ -36,6 +38,7 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
   const instanceUsersKey = (id: string) => `${prefix}chat:instance:${id}:users`
   const instanceMembersKey = (id: string) => `${prefix}chat:instance:${id}:members`
   const instancesKey = `${prefix}chat:instances`
+  const reapedKey = (id: string) => `${prefix}chat:reaped:${id}`
   const memberEntry = (room: string, user: string) => JSON.stringify([room, user])
 
   let timer: NodeJS.Timeout | undefined
@@ -44,14 +47,17 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
   // chance to beat again.
   let healthySince: number | null = null
   let beating = false
+  // Set by the first beat: a record missing after it was lost, not yet written.
+  let registered = false
 
-  async function reap(deadId: string, handlers: Parameters<Presence['start']>[0]) {
+  async function reap(deadId: string, handlers: PresenceHandlers) {
     const lockKey = `${prefix}chat:reap:${deadId}`
     const lock = await redis.set(lockKey, instanceId, 'PX', 30_000, 'NX')
     if (lock !== 'OK') return
-    const [entries, users] = await Promise.all([
+    const [entries, users, lastBeat] = await Promise.all([
       redis.smembers(instanceMembersKey(deadId)),
       redis.smembers(instanceUsersKey(deadId)),
+      redis.zscore(instancesKey, deadId),
     ])
     const orphans = entries.map((entry) => {
       const [room, user] = JSON.parse(entry) as [string, string]
@@ -64,27 +70,48 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
         await multi.del(instanceMembersKey(deadId)).exec()
         // Partings first, then the claims: a user reconnecting elsewhere must not have their
         // new joins overtaken by the old connection's partings.
-        await handlers.onOrphans(orphans)
+        await handlers.onOrphans(orphans, {
+          instanceId: deadId,
+          lastBeatMs: lastBeat === null ? Date.now() : Number(lastBeat),
+          userIds: users.map(Number),
+        })
       }
     } finally {
       const multi = redis.multi()
       for (const user of users) multi.eval(RELEASE_IF_OWNER, 1, userKey(Number(user)), deadId)
       // The lock goes too: an instance restarted under the same id may die again.
-      await multi.del(instanceUsersKey(deadId), lockKey).zrem(instancesKey, deadId).exec()
+      await multi
+        .del(instanceUsersKey(deadId), lockKey)
+        .zrem(instancesKey, deadId)
+        .set(reapedKey(deadId), instanceId, 'PX', 600_000)
+        .exec()
     }
   }
 
-  async function beat(handlers: Parameters<Presence['start']>[0]) {
+  async function beat(handlers: PresenceHandlers) {
     if (beating) return
     beating = true
     try {
-      const now = Date.now()
-      const added = await redis.zadd(instancesKey, now, instanceId)
-      if (added === 1 && healthySince !== null) {
-        // Our record was gone: another instance judged us dead and released our users.
-        options.logger?.warn({ instanceId }, 'this instance was declared dead; evicting clients')
-        handlers.onEvicted()
+      const sent = Date.now()
+      const added = await redis.zadd(instancesKey, sent, instanceId)
+      // A beat that waited on a reconnecting client proves nothing about the others' silence:
+      // theirs waited too, and may have landed with a stale score.
+      if (Date.now() - sent > heartbeatMs) healthySince = null
+      if (added === 1 && registered) {
+        healthySince = null
+        if ((await redis.getdel(reapedKey(instanceId))) !== null) {
+          // Another instance judged us dead: our partings are out, our users released.
+          options.logger?.warn({ instanceId }, 'this instance was declared dead; evicting clients')
+          handlers.onEvicted()
+        } else {
+          // Nobody reaped us: Redis lost its data. Our connections are alive and so is their
+          // presence, which goes back before our next beat.
+          options.logger?.warn({ instanceId }, 'presence records lost; registering them again')
+          await handlers.onRecordsLost()
+        }
       }
+      registered = true
+      const now = Date.now()
       healthySince ??= now
       if (now - healthySince < deadAfterMs) return
       const dead = await redis.zrangebyscore(instancesKey, '-inf', now - deadAfterMs)
@@ -131,6 +158,12 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
         await setTimeout(heartbeatMs / 4)
       }
     },
+    async restoreUser(userId) {
+      const claimed = await redis.set(userKey(userId), instanceId, 'NX')
+      if (claimed !== 'OK' && (await redis.get(userKey(userId))) !== instanceId) return false
+      await redis.sadd(instanceUsersKey(instanceId), String(userId))
+      return true
+    },
     async releaseUser(userId) {
       await redis
         .multi()
@@ -164,6 +197,7 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
       await reap(instanceId, handlers).catch((error) => {
         options.logger?.warn({ err: (error as Error).message }, 'could not clear a previous run')
       })
+      await redis.del(reapedKey(instanceId))
       // The first beat lands before any connection is accepted: a claim by an instance that is
       // not yet listed would look abandoned to the others.
       await beat(handlers)

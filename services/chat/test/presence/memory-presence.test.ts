@@ -63,7 +63,7 @@ t.test('room members: shared by the instances, sorted by code point', async (t) 
 
 t.test('stop releases the instance own claims, not the others', async (t) => {
   const [a, b] = pair()
-  await a.start({ onOrphans: async () => {}, onEvicted: () => {} })
+  await a.start({ onOrphans: async () => {}, onEvicted: () => {}, onRecordsLost: async () => {} })
   t.equal(await a.ping(), true)
   await a.claimUser(1)
   await a.claimUser(2)

@@ -9,7 +9,11 @@ const redisUrl = process.env.REDIS_URL
 const FAST = { heartbeatMs: 50, deadAfterMs: 200 }
 
 type Handlers = Parameters<Presence['start']>[0]
-const idle: Handlers = { onOrphans: async () => {}, onEvicted: () => {} }
+const idle: Handlers = {
+  onOrphans: async () => {},
+  onEvicted: () => {},
+  onRecordsLost: async () => {},
+}
 
 /** Presences on one Redis under a key prefix of their own, each with its own connection. */
 function cluster(t: Test) {
@@ -182,6 +186,9 @@ t.test('redis presence', async (t) => {
             onCall()
           },
           onEvicted: () => {},
+          onRecordsLost: async () => {
+            t.fail('no records were lost')
+          },
         }),
       ),
     )
@@ -243,6 +250,9 @@ t.test('redis presence', async (t) => {
         orphans.push(...list)
       },
       onEvicted: () => t.fail('a fresh start is no eviction'),
+      onRecordsLost: async () => {
+        t.fail('no records were lost')
+      },
     })
     t.same(orphans, [{ room: 'r1', user: 'u1' }], 'the old memberships are announced as parted')
     t.same(await after.presence.members('r1'), [], 'no ghost in the room')
@@ -259,6 +269,9 @@ t.test('redis presence', async (t) => {
         onReaped()
       },
       onEvicted: () => {},
+      onRecordsLost: async () => {
+        t.fail('no records were lost')
+      },
     })
     for (const life of [1, 2]) {
       const done = new Promise<void>((resolve) => {
@@ -301,6 +314,9 @@ t.test('redis presence', async (t) => {
         announced()
       },
       onEvicted: () => {},
+      onRecordsLost: async () => {
+        t.fail('no records were lost')
+      },
     })
     dead.kill()
     await done
@@ -317,7 +333,7 @@ t.test('redis presence', async (t) => {
     const eviction = new Promise<void>((resolve) => {
       evicted = resolve
     })
-    await slow.start({ onOrphans: async () => {}, onEvicted: () => evicted() })
+    await slow.start({ ...idle, onEvicted: () => evicted() })
     await slow.presence.claimUser(1)
     await slow.presence.join('r1', 'u1')
     const orphans: Orphan[] = []
@@ -326,6 +342,9 @@ t.test('redis presence', async (t) => {
         orphans.push(...list)
       },
       onEvicted: () => t.fail('the fast instance is alive'),
+      onRecordsLost: async () => {
+        t.fail('no records were lost')
+      },
     })
     let timer: NodeJS.Timeout | undefined
     await Promise.race([
@@ -336,5 +355,43 @@ t.test('redis presence', async (t) => {
     ]).finally(() => clearTimeout(timer))
     t.same(orphans, [{ room: 'r1', user: 'u1' }], 'its members were announced as parted')
     t.equal(await fast.presence.claimUser(1), true, 'its users were released')
+  })
+  t.test('records lost with Redis data are registered again, without evicting', async (t) => {
+    const c = cluster(t)
+    const a = c.instance('a')
+    const b = c.instance('b')
+    let restored!: () => void
+    const restoring = new Promise<void>((resolve) => {
+      restored = resolve
+    })
+    const claims: boolean[] = []
+    await a.start({
+      ...idle,
+      onEvicted: () => t.fail('nobody reaped a: no eviction'),
+      // What a chat instance does: its connections' claims and memberships go back.
+      onRecordsLost: async () => {
+        claims.push(await a.presence.restoreUser(1), await a.presence.restoreUser(2))
+        await a.presence.join('r1', 'u1')
+        restored()
+      },
+    })
+    await b.start({ ...idle, onEvicted: () => t.fail('nobody reaped b: no eviction') })
+    await a.presence.claimUser(1)
+    await a.presence.claimUser(2)
+    await a.presence.join('r1', 'u1')
+
+    // Redis comes back empty; meanwhile user 2 connected to b.
+    const keys = await c.inspector.keys(`${c.prefix}*`)
+    await c.inspector.del(...keys)
+    t.equal(
+      await b.presence.claimUser(2),
+      true,
+      'a user whose claim vanished may connect elsewhere',
+    )
+    await restoring
+    t.same(claims, [true, false], "a's user is a's again; the one now on b stays b's")
+    t.same(await b.presence.members('r1'), ['u1'], 'memberships are back')
+    await c.beatsAfterNow('a', 'b')
+    t.equal(await b.presence.claimUser(1), false, 'a holds its user again')
   })
 })

@@ -1,6 +1,8 @@
 import type { Migration } from 'kysely'
 import * as init from './0001-init.js'
+import * as messagesByUser from './0002-messages-by-user.js'
 
 export const chatMigrations: Record<string, Migration> = {
   '0001-init': init,
+  '0002-messages-by-user': messagesByUser,
 }

@@ -1,0 +1,101 @@
+import type { Bus } from '@finchat/bus'
+import { type ChatEvent, STREAMS } from '@finchat/protocol'
+import { sql } from 'kysely'
+import type { ChatDb } from '../db/schema.js'
+import type { MessagesRepository } from './messages.repository.js'
+
+export interface UnannouncedMessagesOptions {
+  db: ChatDb
+  messages: MessagesRepository
+  bus: Bus
+  log: { warn(obj: object, msg: string): void }
+  /** How far before its last heartbeat a dead instance may have stored a message in flight. */
+  inFlightMs?: number
+  /** Clock difference tolerated between the instances, PostgreSQL and Redis. */
+  clockSlackMs?: number
+  /** Longest wait for a room lock held by an instance that is silent but not dead. */
+  lockTimeoutMs?: number
+}
+
+const PAGE = 1000
+
+/**
+ * A message is stored, then announced on `chat:events`, under the room's lock. An instance killed
+ * between the two leaves a message in the history that nobody received and whose sender saw no
+ * echo. The survivor that reaps the instance removes such messages: for the dead instance's
+ * users, what was stored shortly before its end and is not on the stream. Under the room's lock,
+ * so that an instance that is only stalled, and announces after all, keeps its message.
+ */
+export function createUnannouncedMessages(options: UnannouncedMessagesOptions) {
+  const { db, messages, bus, log } = options
+  const inFlightMs = options.inFlightMs ?? 15_000
+  const clockSlackMs = options.clockSlackMs ?? 10_000
+  const lockTimeoutMs = options.lockTimeoutMs ?? 10_000
+
+  /** Drops from `pending` every message announced after the stream id `after`; the last id read. */
+  async function readAnnounced(pending: Set<number>, after: string): Promise<string> {
+    let position = after
+    for (;;) {
+      const page = await bus.range<ChatEvent>(STREAMS.chatEvents, position, PAGE)
+      for (const { id, data } of page) {
+        position = id
+        if (data.type === 'room.message') pending.delete(data.id)
+      }
+      if (page.length < PAGE || pending.size === 0) return position
+    }
+  }
+
+  return {
+    /** Removes the unannounced messages of a dead instance's users; answers how many. */
+    async remove(dead: { instanceId: string; userIds: number[]; lastBeatMs: number }) {
+      if (dead.userIds.length === 0) return 0
+      const candidates = await messages.recentByUsers(
+        dead.userIds,
+        new Date(dead.lastBeatMs - inFlightMs),
+      )
+      if (candidates.length === 0) return 0
+      const earliest = Math.min(...candidates.map((m) => m.created_at.getTime()))
+      const from = earliest - clockSlackMs
+      // The stream must reach back to the candidates, or an announced message would be taken
+      // for an unannounced one (a stream trimmed, or emptied by a Redis restart). A young
+      // stream that starts between `from` and the candidates holds all their announcements.
+      const [first] = await bus.range(STREAMS.chatEvents, '0', 1)
+      if (!first || Number(first.id.split('-')[0]) > earliest) {
+        log.warn(
+          { instance: dead.instanceId, candidates: candidates.length },
+          'the event stream does not reach back far enough to check for unannounced messages',
+        )
+        return 0
+      }
+      const pending = new Set(candidates.map((m) => m.id))
+      const position = await readAnnounced(pending, `${from}-0`)
+      if (pending.size === 0) return 0
+
+      const roomsOf = new Map<number, number[]>()
+      for (const { id, room_id } of candidates) {
+        if (pending.has(id)) roomsOf.set(room_id, [...(roomsOf.get(room_id) ?? []), id])
+      }
+      let removed = 0
+      for (const [roomId, ids] of roomsOf) {
+        removed += await db.transaction().execute(async (trx) => {
+          await sql`select set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, true)`.execute(trx)
+          await messages.lockRoomUntilCommit(roomId, trx)
+          // A stalled instance may have announced while we waited for its lock.
+          const stillPending = new Set(ids)
+          await readAnnounced(stillPending, position)
+          if (stillPending.size > 0) await messages.removeMany([...stillPending], trx)
+          return stillPending.size
+        })
+      }
+      if (removed > 0) {
+        log.warn(
+          { instance: dead.instanceId, removed },
+          'removed messages a dead instance stored but never announced',
+        )
+      }
+      return removed
+    },
+  }
+}
+
+export type UnannouncedMessages = ReturnType<typeof createUnannouncedMessages>
