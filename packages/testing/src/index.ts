@@ -8,7 +8,12 @@ export {
 } from './fake-stooq.js'
 export { startPostgresServer } from './postgres-server.js'
 export { freePort, startRedisServer } from './redis-server.js'
-export { REPO_ROOT, type ServiceProcess, spawnService } from './service-process.js'
+export {
+  REPO_ROOT,
+  type ServiceProcess,
+  spawnService,
+  startServiceProcess,
+} from './service-process.js'
 export {
   PASSWORD,
   redisUrl,

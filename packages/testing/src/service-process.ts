@@ -19,17 +19,17 @@ export interface ServiceProcess {
 
 /**
  * Starts a service's `main.ts` as its own process, configured by `env` alone (on top of PATH),
- * and resolves once it listens. Killed at teardown if still running; its log is printed when
- * the test failed.
+ * and resolves once it listens. The caller stops it; `spawnService` does so for a test.
  */
-export async function spawnService(
-  t: Test,
+export async function startServiceProcess(
   name: string,
   script: string,
   env: NodeJS.ProcessEnv,
-  timeoutMs = 30_000,
+  options: { timeoutMs?: number; nodeArgs?: string[] } = {},
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--conditions=@finchat/source', '--import=tsx', script], {
+  const timeoutMs = options.timeoutMs ?? 30_000
+  const args = [...(options.nodeArgs ?? []), '--conditions=@finchat/source', '--import=tsx', script]
+  const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -43,13 +43,10 @@ export async function spawnService(
     logs.push(line)
     if (logs.length > 100) logs.shift()
   }
-  t.teardown(async () => {
-    if (!t.passing()) t.comment(`${name} log:\n${logs.join('\n')}`)
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL')
-      await exited
-    }
-  })
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+    return exited
+  }
   if (child.stderr) createInterface({ input: child.stderr }).on('line', remember)
   const listening = new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
@@ -72,17 +69,31 @@ export async function spawnService(
         timeoutMs,
       )
     }),
-  ]).finally(() => clearTimeout(timer))
-  return {
-    url,
-    process: child,
-    logs,
-    exited,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
-      return exited
-    },
-  }
+  ])
+    .catch(async (error) => {
+      await stop('SIGKILL')
+      throw error
+    })
+    .finally(() => clearTimeout(timer))
+  return { url, process: child, logs, exited, stop }
+}
+
+/**
+ * A service process for a test: killed at teardown if still running, its log printed when the
+ * test failed.
+ */
+export async function spawnService(
+  t: Test,
+  name: string,
+  script: string,
+  env: NodeJS.ProcessEnv,
+): Promise<ServiceProcess> {
+  const service = await startServiceProcess(name, script, env)
+  t.teardown(async () => {
+    if (!t.passing()) t.comment(`${name} log:\n${service.logs.join('\n')}`)
+    await service.stop('SIGKILL')
+  })
+  return service
 }
 
 function parseMessage(line: string): string | undefined {

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream'
 import type { Session } from '@finchat/sessions'
 import type { WebSocket } from 'ws'
 import { createTokenBucket, type RateLimit } from './token-bucket.js'
@@ -24,8 +25,14 @@ export class ChatConnection {
   /** The frames being handled, one after another, so a user's messages keep their order. */
   private work: Promise<void> = Promise.resolve()
   private readonly bucket
-  private pending: (string | Promise<string | null>)[] | null = null
+  private pending: (string | Buffer | Promise<string | null>)[] | null = null
   private closing = false
+  private corked = false
+  /**
+   * The TCP socket under the websocket, for prepared frames. `ws` writes its own frames to it
+   * synchronously too (no compression is negotiated), so both kinds keep their order.
+   */
+  private readonly raw: Duplex
 
   constructor(
     readonly socket: WebSocket,
@@ -36,6 +43,7 @@ export class ChatConnection {
     private readonly onSlow: (connection: ChatConnection) => void,
   ) {
     this.bucket = createTokenBucket(rateLimit)
+    this.raw = (socket as unknown as { _socket: Duplex })._socket
   }
 
   get username() {
@@ -62,6 +70,16 @@ export class ChatConnection {
     else this.write(frame)
   }
 
+  /**
+   * Sends a complete websocket frame built once for all its recipients (`textFrame`). Frames
+   * sent in the same tick leave in one write: a batch of room events costs each recipient one
+   * system call, not one per event.
+   */
+  sendPrepared(frame: Buffer) {
+    if (this.pending) this.pending.push(frame)
+    else this.write(frame)
+  }
+
   /** Queues a frame computed later; everything sent after it waits for it. null sends nothing. */
   sendLater(frame: Promise<string | null>) {
     if (this.pending) {
@@ -76,15 +94,15 @@ export class ChatConnection {
     const queue = this.pending
     if (!queue) return
     while (queue.length > 0) {
-      const next = queue[0] as string | Promise<string | null>
-      const frame = typeof next === 'string' ? next : await next.catch(() => null)
+      const next = queue[0] as string | Buffer | Promise<string | null>
+      const frame = next instanceof Promise ? await next.catch(() => null) : next
       queue.shift()
       if (frame !== null) this.write(frame)
     }
     this.pending = null
   }
 
-  private write(frame: string) {
+  private write(frame: string | Buffer) {
     if (this.closing || this.socket.readyState !== this.socket.OPEN) return
     // A client that does not read must not make the server hold its backlog.
     if (this.socket.bufferedAmount > this.maxBufferedBytes) {
@@ -92,7 +110,19 @@ export class ChatConnection {
       this.onSlow(this)
       return
     }
-    this.socket.send(frame)
+    if (typeof frame === 'string') {
+      this.socket.send(frame)
+      return
+    }
+    if (!this.corked) {
+      this.corked = true
+      this.raw.cork()
+      process.nextTick(() => {
+        this.corked = false
+        this.raw.uncork()
+      })
+    }
+    this.raw.write(frame)
   }
 
   close(code: number, reason = '') {

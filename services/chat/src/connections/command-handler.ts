@@ -15,6 +15,7 @@ import {
 } from '@finchat/protocol'
 import type { ChatDb } from '../db/schema.js'
 import type { MessagesRepository, StoredMessage } from '../messages/messages.repository.js'
+import { createRoomWriter } from '../messages/room-writer.js'
 import { type Presence, sortByCodePoint } from '../presence/presence.js'
 import type { RoomsRepository } from '../rooms/rooms.repository.js'
 import type { ChatConnection } from './chat-connection.js'
@@ -63,7 +64,8 @@ export function toHistoryMessage(message: StoredMessage, viewer: string): Histor
 
 /** What each client frame does, answering the sender directly and the room through the bus. */
 export function createCommandHandler(options: CommandHandlerOptions) {
-  const { db, rooms, messages, presence, bus, instanceId, clock, log } = options
+  const { rooms, messages, presence, bus, instanceId, clock, log } = options
+  const writer = createRoomWriter({ db: options.db, messages, bus, instanceId, log })
   const publish = (event: ChatEvent) => bus.append(STREAMS.chatEvents, event)
 
   async function join(connection: ChatConnection, name: string) {
@@ -121,44 +123,11 @@ export function createCommandHandler(options: CommandHandlerOptions) {
     const body = text.trim()
     if (body === '') return connection.send(EMPTY_MESSAGE)
     if (codePoints(body) > MAX_MESSAGE_LENGTH) return connection.send(TOO_LONG)
-    // Stored (committed), then published, while holding the room's lock on one connection:
-    // ids reach the stream in increasing order, so `history after` misses nothing, and a
-    // message is visible in the history before anyone can see it.
-    await db.connection().execute(async (conn) => {
-      await messages.lockRoom(room.id, conn)
-      try {
-        const stored = await messages.insert(
-          {
-            roomId: room.id,
-            userId: connection.session.userId,
-            username: connection.username,
-            body,
-          },
-          conn,
-        )
-        try {
-          await publish({
-            type: 'room.message',
-            id: stored.id,
-            room: name,
-            user: connection.username,
-            body,
-            stamp: formatStamp(stored.created_at),
-            instance: instanceId,
-          })
-        } catch (err) {
-          // Not announced, so not kept: the sender gets an error and may send it again.
-          await messages.remove(stored.id, conn).catch((removeError) => {
-            log.error(
-              { err: removeError, message: stored.id },
-              'could not remove an unannounced message',
-            )
-          })
-          throw err
-        }
-      } finally {
-        await messages.unlockRoom(room.id, conn)
-      }
+    await writer.post({
+      room,
+      userId: connection.session.userId,
+      username: connection.username,
+      body,
     })
   }
 

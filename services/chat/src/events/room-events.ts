@@ -33,7 +33,7 @@ export function createRoomEventHandler(options: RoomEventsOptions) {
       const audience = registry.dropAudience(event.room)
       for (const connection of audience) {
         connection.joined.delete(event.room)
-        connection.send(
+        connection.sendPrepared(
           roomFrames({
             type: 'room.parted',
             room: event.room,
@@ -63,7 +63,7 @@ export function createRoomEventHandler(options: RoomEventsOptions) {
             ),
         )
       } else {
-        connection.send(frames.for(connection.username === event.user))
+        connection.sendPrepared(frames.for(connection.username === event.user))
       }
     }
     const delivered = audience.size

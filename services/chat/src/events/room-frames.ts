@@ -6,23 +6,24 @@ import type {
   PartedNotification,
   RoomStatus,
 } from '@finchat/protocol'
+import { textFrame } from '../connections/websocket-frame.js'
 
 /**
- * A room event as wire frames, serialized at most once per variant: `you: true` for the actor,
- * `you: false` for everyone else, whatever the number of recipients.
+ * A room event as websocket frames, serialized and framed at most once per variant: `you: true`
+ * for the actor, `you: false` for everyone else, whatever the number of recipients.
  */
 export class RoomFrames {
-  private mine?: string
-  private others?: string
+  private mine?: Buffer
+  private others?: Buffer
 
   constructor(private readonly notification: (you: boolean) => object) {}
 
-  for(you: boolean): string {
+  for(you: boolean): Buffer {
     if (you) {
-      this.mine ??= JSON.stringify(this.notification(true))
+      this.mine ??= textFrame(JSON.stringify(this.notification(true)))
       return this.mine
     }
-    this.others ??= JSON.stringify(this.notification(false))
+    this.others ??= textFrame(JSON.stringify(this.notification(false)))
     return this.others
   }
 }

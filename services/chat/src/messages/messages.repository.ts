@@ -22,20 +22,23 @@ export interface HistoryQuery {
 
 export function createMessagesRepository(db: Kysely<ChatDatabase>) {
   return {
-    insert(
-      message: { roomId: number; userId: number; username: string; body: string },
+    /** Stores messages in one statement; their ids increase in the order given. */
+    insertMany(
+      batch: { room: { id: number }; userId: number; username: string; body: string }[],
       trx: Kysely<ChatDatabase> = db,
-    ): Promise<StoredMessage> {
+    ): Promise<StoredMessage[]> {
       return trx
         .insertInto('messages')
-        .values({
-          room_id: message.roomId,
-          user_id: message.userId,
-          username: message.username,
-          body: message.body,
-        })
+        .values(
+          batch.map((message) => ({
+            room_id: message.room.id,
+            user_id: message.userId,
+            username: message.username,
+            body: message.body,
+          })),
+        )
         .returning(['id', 'username', 'body', 'created_at'])
-        .executeTakeFirstOrThrow()
+        .execute()
     },
 
     /**
@@ -69,13 +72,9 @@ export function createMessagesRepository(db: Kysely<ChatDatabase>) {
         .execute()
     },
 
+    /** Undoes inserts whose announcement failed, so nothing unannounced stays in history. */
     async removeMany(ids: number[], trx: Kysely<ChatDatabase> = db) {
       await trx.deleteFrom('messages').where('id', 'in', ids).execute()
-    },
-
-    /** Undoes an insert whose announcement failed, so nothing unannounced stays in history. */
-    async remove(id: number, trx: Kysely<ChatDatabase> = db) {
-      await trx.deleteFrom('messages').where('id', '=', id).execute()
     },
 
     /**

@@ -4,21 +4,30 @@ import type { ChatConnection } from '../../src/connections/chat-connection.js'
 import { createConnectionRegistry } from '../../src/connections/connection-registry.js'
 import { createRoomEventHandler } from '../../src/events/room-events.js'
 
+/** The text of a prepared websocket frame: after a header of 2, 4 or 10 bytes. */
+const textOf = (frame: Buffer) =>
+  frame.subarray(frame[1] === 127 ? 10 : frame[1] === 126 ? 4 : 2).toString()
+
 /** Just enough of a connection to receive frames. */
 function fakeConnection(username: string) {
   const received: string[] = []
+  const prepared: Buffer[] = []
   const connection = {
     id: `c-${username}`,
     username,
     session: { sessionId: `s-${username}` },
     joined: new Map(),
     send: (frame: string) => received.push(frame),
+    sendPrepared: (frame: Buffer) => {
+      prepared.push(frame)
+      received.push(textOf(frame))
+    },
     sendLater: async (frame: Promise<string | null>) => {
       const value = await frame
       if (value) received.push(value)
     },
   } as unknown as ChatConnection
-  return { connection, received }
+  return { connection, received, prepared }
 }
 
 t.test(
@@ -71,6 +80,11 @@ t.test(
     )
     t.match(JSON.parse(members[3]?.received[0] as string), { you: true, id: 7, body: 'hello' })
     t.match(JSON.parse(members[4]?.received[0] as string), { you: false, user: 'user3' })
+    t.equal(
+      members[4]?.prepared[0],
+      members[5]?.prepared[0],
+      'the same frame, bytes and all, for every other member',
+    )
   },
 )
 

@@ -45,8 +45,12 @@ async function deadInstance(t: Test, cluster: Cluster, room: { id: number; name:
   return {
     db,
     messages,
-    store: (body: string) =>
-      messages.insert({ roomId: room.id, userId: GHOST.id, username: GHOST.name, body }),
+    store: async (body: string) => {
+      const [stored] = await messages.insertMany([
+        { room, userId: GHOST.id, username: GHOST.name, body },
+      ])
+      return stored as NonNullable<typeof stored>
+    },
     async announce(stored: { id: number; body: string; created_at: Date }) {
       await bus.append(STREAMS.chatEvents, {
         type: 'room.message',
