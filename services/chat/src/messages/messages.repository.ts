@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely'
-import type { ChatDatabase } from '../db/schema.js'
+import { CHAT_SCHEMA, type ChatDatabase } from '../db/schema.js'
 
 // The first key of chat's advisory locks, so they cannot collide with other users of the database.
 const ROOM_LOCK_SPACE = 0x6368617
@@ -22,33 +22,33 @@ export interface HistoryQuery {
 
 export function createMessagesRepository(db: Kysely<ChatDatabase>) {
   return {
-    /** Stores messages in one statement; their ids increase in the order given. */
-    insertMany(
-      batch: { room: { id: number }; userId: number; username: string; body: string }[],
-      trx: Kysely<ChatDatabase> = db,
-    ): Promise<StoredMessage[]> {
-      return trx
-        .insertInto('messages')
-        .values(
-          batch.map((message) => ({
-            room_id: message.room.id,
-            user_id: message.userId,
-            username: message.username,
-            body: message.body,
-          })),
-        )
-        .returning(['id', 'username', 'body', 'created_at'])
-        .execute()
-    },
-
     /**
-     * Serializes writers of one room, across instances, until `unlockRoom` on the same
-     * connection (or until that connection ends, should the process die).
+     * Takes the room's lock, then stores the messages, in one statement and one round trip: the
+     * lock is taken before any id is drawn, and ids increase in the order given. The lock
+     * serializes a room's writers across instances until `unlockRoom` on the same connection
+     * (or until that connection ends, should the process die).
      */
-    async lockRoom(roomId: number, conn: Kysely<ChatDatabase>) {
-      await sql`select pg_advisory_lock(${ROOM_LOCK_SPACE}, ${roomId}::int4)`.execute(conn)
+    lockRoomAndInsert(
+      roomId: number,
+      batch: { userId: number; username: string; body: string }[],
+      conn: Kysely<ChatDatabase>,
+    ): Promise<StoredMessage[]> {
+      const rows = batch.map(
+        (message) =>
+          sql`(${message.userId}::bigint, ${message.username}::text, ${message.body}::text)`,
+      )
+      return sql<StoredMessage>`
+        with room_lock as (select pg_advisory_lock(${ROOM_LOCK_SPACE}, ${roomId}::int4))
+        insert into ${sql.table(`${CHAT_SCHEMA}.messages`)} (room_id, user_id, username, body)
+        select ${roomId}::bigint, v.user_id, v.username, v.body
+        from room_lock, (values ${sql.join(rows)}) as v(user_id, username, body)
+        returning id, username, body, created_at
+      `
+        .execute(conn)
+        .then((result) => result.rows)
     },
 
+    /** Lets go of the room's lock taken by `lockRoomAndInsert` on the same connection. */
     async unlockRoom(roomId: number, conn: Kysely<ChatDatabase>) {
       await sql`select pg_advisory_unlock(${ROOM_LOCK_SPACE}, ${roomId}::int4)`.execute(conn)
     },

@@ -40,9 +40,8 @@ export function createRoomWriter(options: RoomWriterOptions) {
 
   async function writeBatch(roomId: number, batch: Waiting[]) {
     await db.connection().execute(async (conn) => {
-      await messages.lockRoom(roomId, conn)
       try {
-        const stored = await messages.insertMany(batch, conn)
+        const stored = await messages.lockRoomAndInsert(roomId, batch, conn)
         // Sent back to back on one connection, so the stream keeps the ids' order.
         const announced = await Promise.allSettled(
           stored.map((message, i) =>
@@ -78,6 +77,7 @@ export function createRoomWriter(options: RoomWriterOptions) {
           else waiting.resolve()
         }
       } finally {
+        // Also after a failed insert: a session lock outlives the statement that took it.
         await messages.unlockRoom(roomId, conn)
       }
     })

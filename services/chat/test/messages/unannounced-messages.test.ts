@@ -45,11 +45,22 @@ async function deadInstance(t: Test, cluster: Cluster, room: { id: number; name:
   return {
     db,
     messages,
-    store: async (body: string) => {
-      const [stored] = await messages.insertMany([
-        { room, userId: GHOST.id, username: GHOST.name, body },
-      ])
+    /** Takes the room's lock on `conn` and stores a message, as a chat instance does. */
+    async storeHoldingLock(body: string, conn: typeof db) {
+      const [stored] = await messages.lockRoomAndInsert(
+        room.id,
+        [{ userId: GHOST.id, username: GHOST.name, body }],
+        conn,
+      )
       return stored as NonNullable<typeof stored>
+    },
+    /** Stores a message, then lets go of the room. */
+    store(body: string) {
+      return db.connection().execute(async (conn) => {
+        const stored = await this.storeHoldingLock(body, conn)
+        await messages.unlockRoom(room.id, conn)
+        return stored
+      })
     },
     async announce(stored: { id: number; body: string; created_at: Date }) {
       await bus.append(STREAMS.chatEvents, {
@@ -134,8 +145,7 @@ t.test('unannounced messages of a dead instance', async (t) => {
     // Stalled between its insert and its announcement, holding the room's lock, as a chat
     // instance does: it is taken for dead, and the survivor waits for the lock.
     await dead.db.connection().execute(async (conn) => {
-      await dead.messages.lockRoom(room.id, conn)
-      const stored = await dead.store('late but announced')
+      const stored = await dead.storeHoldingLock('late but announced', conn)
       dead.die()
       await carol.next(partedBy(GHOST.name), 10_000)
       await until('the survivor waits for the room lock', waitingForLock)
