@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely'
+import { type Kysely, type RawBuilder, sql } from 'kysely'
 import { CHAT_SCHEMA, type ChatDatabase } from '../db/schema.js'
 
 // The first key of chat's advisory locks, so they cannot collide with other users of the database.
@@ -20,6 +20,26 @@ export interface HistoryQuery {
   limit: number
 }
 
+/** One insert of a room's messages, run after `first` (which may take the room's lock). */
+async function insertRows(
+  roomId: number,
+  batch: { userId: number; username: string; body: string }[],
+  first: RawBuilder<unknown>,
+  conn: Kysely<ChatDatabase>,
+): Promise<StoredMessage[]> {
+  const rows = batch.map(
+    (message) => sql`(${message.userId}::bigint, ${message.username}::text, ${message.body}::text)`,
+  )
+  const result = await sql<StoredMessage>`
+    with before_insert as (${first})
+    insert into ${sql.table(`${CHAT_SCHEMA}.messages`)} (room_id, user_id, username, body)
+    select ${roomId}::bigint, v.user_id, v.username, v.body
+    from before_insert, (values ${sql.join(rows)}) as v(user_id, username, body)
+    returning id, username, body, created_at
+  `.execute(conn)
+  return result.rows
+}
+
 export function createMessagesRepository(db: Kysely<ChatDatabase>) {
   return {
     /**
@@ -33,19 +53,21 @@ export function createMessagesRepository(db: Kysely<ChatDatabase>) {
       batch: { userId: number; username: string; body: string }[],
       conn: Kysely<ChatDatabase>,
     ): Promise<StoredMessage[]> {
-      const rows = batch.map(
-        (message) =>
-          sql`(${message.userId}::bigint, ${message.username}::text, ${message.body}::text)`,
+      return insertRows(
+        roomId,
+        batch,
+        sql`select pg_advisory_lock(${ROOM_LOCK_SPACE}, ${roomId}::int4)`,
+        conn,
       )
-      return sql<StoredMessage>`
-        with room_lock as (select pg_advisory_lock(${ROOM_LOCK_SPACE}, ${roomId}::int4))
-        insert into ${sql.table(`${CHAT_SCHEMA}.messages`)} (room_id, user_id, username, body)
-        select ${roomId}::bigint, v.user_id, v.username, v.body
-        from room_lock, (values ${sql.join(rows)}) as v(user_id, username, body)
-        returning id, username, body, created_at
-      `
-        .execute(conn)
-        .then((result) => result.rows)
+    },
+
+    /** Stores more messages while the room's lock is already held on `conn`. */
+    insertMany(
+      roomId: number,
+      batch: { userId: number; username: string; body: string }[],
+      conn: Kysely<ChatDatabase>,
+    ): Promise<StoredMessage[]> {
+      return insertRows(roomId, batch, sql`select 1`, conn)
     },
 
     /** Lets go of the room's lock taken by `lockRoomAndInsert` on the same connection. */

@@ -1,7 +1,7 @@
 import type { Bus } from '@finchat/bus'
 import { type ChatEvent, formatStamp, STREAMS } from '@finchat/protocol'
 import type { ChatDb } from '../db/schema.js'
-import type { MessagesRepository } from './messages.repository.js'
+import type { MessagesRepository, StoredMessage } from './messages.repository.js'
 
 export interface RoomWriterOptions {
   db: ChatDb
@@ -9,8 +9,10 @@ export interface RoomWriterOptions {
   bus: Bus
   instanceId: string
   log: { error(obj: object, msg: string): void }
-  /** Most messages stored and announced under one lock. */
+  /** Most messages stored in one statement. */
   maxBatch?: number
+  /** Most batches written under one hold of a room's lock. */
+  maxHeld?: number
 }
 
 export interface OutgoingMessage {
@@ -36,61 +38,84 @@ interface Waiting extends OutgoingMessage {
 export function createRoomWriter(options: RoomWriterOptions) {
   const { db, messages, bus, instanceId, log } = options
   const maxBatch = options.maxBatch ?? 200
+  const maxHeld = options.maxHeld ?? 4
   const queues = new Map<number, Waiting[]>()
 
-  async function writeBatch(roomId: number, batch: Waiting[]) {
-    await db.connection().execute(async (conn) => {
-      try {
-        const stored = await messages.lockRoomAndInsert(roomId, batch, conn)
-        // Sent back to back on one connection, so the stream keeps the ids' order.
-        const announced = await Promise.allSettled(
-          stored.map((message, i) =>
-            bus.append(STREAMS.chatEvents, {
-              type: 'room.message',
-              id: message.id,
-              room: (batch[i] as Waiting).room.name,
-              user: message.username,
-              body: message.body,
-              stamp: formatStamp(message.created_at),
-              instance: instanceId,
-            } satisfies ChatEvent),
-          ),
+  /** Appends a stored batch to the stream and settles each message's sender. */
+  async function announce(stored: StoredMessage[], batch: Waiting[], conn: ChatDb) {
+    // Sent back to back on one connection, so the stream keeps the ids' order.
+    const announced = await Promise.allSettled(
+      stored.map((message, i) =>
+        bus.append(STREAMS.chatEvents, {
+          type: 'room.message',
+          id: message.id,
+          room: (batch[i] as Waiting).room.name,
+          user: message.username,
+          body: message.body,
+          stamp: formatStamp(message.created_at),
+          instance: instanceId,
+        } satisfies ChatEvent),
+      ),
+    )
+    const unannounced = stored.filter((_, i) => announced[i]?.status === 'rejected')
+    if (unannounced.length > 0) {
+      // Not announced, so not kept: their senders get an error and may send them again.
+      await messages
+        .removeMany(
+          unannounced.map((message) => message.id),
+          conn,
         )
-        const unannounced = stored.filter((_, i) => announced[i]?.status === 'rejected')
-        if (unannounced.length > 0) {
-          // Not announced, so not kept: their senders get an error and may send them again.
-          await messages
-            .removeMany(
-              unannounced.map((message) => message.id),
-              conn,
-            )
-            .catch((removeError) => {
-              log.error(
-                { err: removeError, messages: unannounced.map((message) => message.id) },
-                'could not remove unannounced messages',
-              )
-            })
-        }
-        for (const [i, waiting] of batch.entries()) {
-          const outcome = announced[i]
-          if (outcome?.status === 'rejected') waiting.reject(outcome.reason)
-          else waiting.resolve()
+        .catch((removeError) => {
+          log.error(
+            { err: removeError, messages: unannounced.map((message) => message.id) },
+            'could not remove unannounced messages',
+          )
+        })
+    }
+    for (const [i, waiting] of batch.entries()) {
+      const outcome = announced[i]
+      if (outcome?.status === 'rejected') waiting.reject(outcome.reason)
+      else waiting.resolve()
+    }
+  }
+
+  /**
+   * Writes the room's queue in batches under one hold of its lock: batches that queued up
+   * meanwhile follow without letting go, up to `maxHeld`, so that a busy room pays for the lock
+   * once per burst; then the lock is released, for the other instances' writers.
+   */
+  async function holdAndWrite(roomId: number, queue: Waiting[]) {
+    await db.connection().execute(async (conn) => {
+      let locked = false
+      try {
+        for (let held = 0; held < maxHeld && queue.length > 0; held++) {
+          const batch = queue.splice(0, maxBatch)
+          try {
+            const stored = locked
+              ? await messages.insertMany(roomId, batch, conn)
+              : await messages.lockRoomAndInsert(roomId, batch, conn)
+            locked = true
+            await announce(stored, batch, conn)
+          } catch (error) {
+            for (const waiting of batch) waiting.reject(error)
+            // Whether the lock was taken is unknown: the unlock below finds out.
+            locked = true
+            break
+          }
         }
       } finally {
         // Also after a failed insert: a session lock outlives the statement that took it.
-        await messages.unlockRoom(roomId, conn)
+        if (locked) await messages.unlockRoom(roomId, conn)
       }
     })
   }
 
   async function drain(roomId: number, queue: Waiting[]) {
     while (queue.length > 0) {
-      const batch = queue.splice(0, maxBatch)
-      try {
-        await writeBatch(roomId, batch)
-      } catch (error) {
-        for (const waiting of batch) waiting.reject(error)
-      }
+      await holdAndWrite(roomId, queue).catch((error) => {
+        // No connection, or the unlock failed (the connection is then gone, and the lock with it).
+        for (const waiting of queue.splice(0)) waiting.reject(error)
+      })
     }
     queues.delete(roomId)
   }

@@ -2,6 +2,7 @@ import { type Bus, createBus } from '@finchat/bus'
 import { createDatabase } from '@finchat/db'
 import { createTestDatabase } from '@finchat/db/testing'
 import { type ChatEvent, STREAMS } from '@finchat/protocol'
+import { sql } from 'kysely'
 import t from 'tap'
 import { chatDb, migrateChat } from '../../src/db/migrate.js'
 import { createMessagesRepository } from '../../src/messages/messages.repository.js'
@@ -76,3 +77,34 @@ t.test(
     )
   },
 )
+
+t.test('a long burst goes in several batches, then the room is let go', async (t) => {
+  const bus = createBus()
+  t.teardown(() => bus.close())
+  const room = await rooms.create(`long-burst-${process.pid}`)
+  const writer = createRoomWriter({
+    db,
+    messages,
+    bus,
+    instanceId: 'chat-1',
+    log: { error: () => {} },
+    maxBatch: 5,
+    maxHeld: 2,
+  })
+  const bodies = Array.from({ length: 23 }, (_, i) => `b${i}`)
+  await Promise.all(
+    bodies.map((body, i) => writer.post({ room, userId: i + 1, username: `user${i}`, body })),
+  )
+  const stored = (await messages.page({ roomId: room.id, limit: 100 })).reverse()
+  t.same(
+    stored.map((m) => m.body),
+    bodies,
+    'all stored, in order',
+  )
+  const { rows } = await sql<{ held: number }>`
+    select count(*)::int as held from pg_locks
+    where locktype = 'advisory' and objid = ${room.id}
+      and database = (select oid from pg_database where datname = current_database())
+  `.execute(db)
+  t.equal(rows[0]?.held, 0, 'no room lock is left held')
+})
