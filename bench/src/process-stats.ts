@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 
 const TICKS_PER_SECOND = 100
 
@@ -17,9 +17,28 @@ export function cpuSeconds(pid: number): number {
 
 /** Peak resident set of a process, in MiB (VmHWM). */
 export function peakRssMiB(pid: number): number {
+  return statusMiB(pid, 'VmHWM')
+}
+
+/** Restarts a process's peak resident set from its current one, so that the next reading of it
+ * covers only what happens from now on. */
+export function resetPeakRss(pid: number): void {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5')
+  } catch {
+    // Gone already, or a kernel without it: the peak then counts from the process's start.
+  }
+}
+
+/** Current resident set of a process, in MiB (VmRSS). */
+export function rssMiB(pid: number): number {
+  return statusMiB(pid, 'VmRSS')
+}
+
+function statusMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-    const kib = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0)
+    const kib = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0)
     return kib / 1024
   } catch {
     return 0

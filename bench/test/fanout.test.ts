@@ -23,3 +23,23 @@ t.test('every message reaches every member of its room, and is timed', async (t)
   t.ok(result.latency.p50 > 0 && result.latency.p50 <= result.latency.p99)
   t.ok(result.latency.p99 <= result.latency.max)
 })
+
+t.test('only messages sent in the measured window are counted', async (t) => {
+  const server = await startBaselineServer()
+  t.teardown(() => server.close())
+  const result = await runFanout({
+    wsUrls: [server.wsUrl],
+    tokens: Array.from({ length: 6 }, (_, i) => `user${i}`),
+    rooms: 2,
+    clientsPerRoom: 3,
+    ratePerClient: 20,
+    warmupMs: 1000,
+    durationMs: 500,
+    drainMs: 300,
+  })
+  // 6 clients × 20 msg/s × 0.5 s, give or take one message each at either edge.
+  t.ok(result.sent >= 48 && result.sent <= 72, `${result.sent} sent`)
+  t.equal(result.deliveries, result.sent * 3)
+  t.equal(result.loss, 0)
+  t.equal(result.sentPerSecond, result.sent / 0.5)
+})

@@ -1,0 +1,44 @@
+import { connectFanout, type FanoutResult } from '../fanout.js'
+import { cpuMeter, peakRssMiB, resetPeakRss } from '../process-stats.js'
+import type { BenchTarget } from '../targets/bench-target.js'
+
+export interface FanoutModeOptions {
+  rooms: number
+  clientsPerRoom: number
+  ratePerClient: number
+  durationMs: number
+  drainMs?: number
+}
+
+export interface FanoutModeResult extends FanoutResult {
+  /** CPU seconds of every process of the target (`cpuPids`), from the first send to the drain's end. */
+  cpuSeconds: number
+  cpuMicrosPerDelivery: number
+  /** The largest peak resident set among the chat server processes during the run. */
+  peakRssMiB: number
+}
+
+/** Fan-out at a fixed rate, with what it cost the target in CPU and memory. */
+export async function fanoutMode(
+  target: BenchTarget,
+  options: FanoutModeOptions,
+): Promise<FanoutModeResult> {
+  const tokens = await target.tokens(options.rooms * options.clientsPerRoom)
+  const load = await connectFanout({ ...options, wsUrls: target.wsUrls, tokens })
+  try {
+    // Connecting and joining are not what is measured: the meters start with the sending.
+    for (const pid of target.serverPids) resetPeakRss(pid)
+    const meter = cpuMeter(() => target.cpuPids())
+    meter.start()
+    const result = await load.run(options)
+    const cpuSeconds = meter.stop()
+    return {
+      ...result,
+      cpuSeconds,
+      cpuMicrosPerDelivery: (cpuSeconds * 1e6) / Math.max(1, result.deliveries),
+      peakRssMiB: Math.max(...target.serverPids.map(peakRssMiB)),
+    }
+  } finally {
+    await load.close()
+  }
+}

@@ -1,0 +1,19 @@
+/** A system under test, started by the benchmark and stopped when it is done with it. */
+export interface BenchTarget {
+  name: string
+  /** Where clients connect; they are spread over these in turn. */
+  wsUrls: string[]
+  /** The chat server processes themselves (their RSS per connection is reported). */
+  serverPids: number[]
+  /**
+   * Every process whose CPU counts as the server's: the chat servers, and auth, Redis and
+   * PostgreSQL where the target uses them.
+   */
+  cpuPids(): number[]
+  /**
+   * Credentials for `count` clients, registered and logged in through the REST API (or, for the
+   * baseline, plain names). The same users come back on a later call, plus new ones if needed.
+   */
+  tokens(count: number): Promise<string[]>
+  stop(): Promise<void>
+}
