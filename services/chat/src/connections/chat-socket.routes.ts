@@ -38,20 +38,23 @@ export async function chatSocketRoutes(app: FastifyInstance, options: ChatSocket
   const { registry, commands, presence } = options
 
   async function open(socket: WebSocket, request: FastifyRequest) {
+    // The closures below live as long as the socket: they keep the logger, not the whole request
+    // (its headers and raw message), which would cost every open connection kilobytes.
+    const log = request.log
     // Frames may arrive while the handshake is checked: keep them, in order, for afterwards.
     const early: [RawData, boolean][] = []
     let onFrame = (data: RawData, isBinary: boolean) => {
       early.push([data, isBinary])
     }
     socket.on('message', (data, isBinary) => onFrame(data, isBinary))
-    socket.on('error', (err) => request.log.debug({ err }, 'websocket error'))
+    socket.on('error', (err) => log.debug({ err }, 'websocket error'))
 
     let auth: HandshakeResult
     try {
       auth = await options.authenticate(request)
     } catch (err) {
       // The revocation list is unreachable: not the client's fault, so no `fatal`.
-      request.log.warn({ err }, 'could not verify a websocket token')
+      log.warn({ err }, 'could not verify a websocket token')
       return socket.close(1013, 'try again later')
     }
     if (auth.kind === 'refused') return endWithFatal(socket, FatalCode.notAuthenticated)
@@ -69,7 +72,7 @@ export async function chatSocketRoutes(app: FastifyInstance, options: ChatSocket
       options.rateLimit,
       options.maxBufferedBytes,
       (slow) => {
-        request.log.warn({ user: slow.username }, 'closing a slow consumer')
+        log.warn({ user: slow.username }, 'closing a slow consumer')
         slow.close(CloseCode.slowConsumer, 'slow consumer')
         void options.release(slow)
       },
