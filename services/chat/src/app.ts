@@ -179,18 +179,22 @@ export function buildChat(options: ChatOptions) {
         })
       },
       onEvicted: () => void closeAll(CloseCode.serviceRestart, 'instance restarting', false),
+      // All at once: the heartbeat waits for this, and one by one, thousands of connections
+      // would take long enough for the other instances to judge this one dead.
       onRecordsLost: async () => {
-        for (const connection of registry.all()) {
-          if (!(await presence.restoreUser(connection.session.userId))) {
-            // The user connected elsewhere while the records were gone: that connection wins.
-            connection.close(CloseCode.serviceRestart, 'instance restarting')
-            void release(connection, false)
-            continue
-          }
-          for (const room of connection.joined.keys()) {
-            await presence.join(room, connection.username)
-          }
-        }
+        await Promise.all(
+          [...registry.all()].map(async (connection) => {
+            if (!(await presence.restoreUser(connection.session.userId))) {
+              // The user connected elsewhere while the records were gone: that one wins.
+              connection.close(CloseCode.serviceRestart, 'instance restarting')
+              void release(connection, false)
+              return
+            }
+            await Promise.all(
+              [...connection.joined.keys()].map((room) => presence.join(room, connection.username)),
+            )
+          }),
+        )
       },
     })
 
