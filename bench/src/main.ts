@@ -38,6 +38,7 @@ const { values } = parseArgs({
     idle: { type: 'string', default: '5000' },
     joiners: { type: 'string', default: '20' },
     json: { type: 'string' },
+    profile: { type: 'string' },
   },
 })
 
@@ -82,6 +83,8 @@ const settings = {
   sweepMaxRate: positive('sweep-max'),
   idleConnections: positive('idle', true),
   joiners: positive('joiners', true),
+  // CPU profiles of the servers (not the baseline): one .cpuprofile per process, on its exit.
+  serverNodeArgs: values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [],
 }
 
 if (settings.rooms > BENCH_ROOMS.length) {
@@ -96,8 +99,11 @@ if (settings.targets.includes('cluster') && !clusterOptions) {
 
 function start(name: TargetName): Promise<BenchTarget> {
   if (name === 'baseline') return startBaseline()
-  if (name === 'standalone') return startStandalone()
-  return startCluster(clusterOptions as { databaseUrl: string; redisUrl: string })
+  if (name === 'standalone') return startStandalone(settings.serverNodeArgs)
+  return startCluster({
+    ...(clusterOptions as { databaseUrl: string; redisUrl: string }),
+    nodeArgs: settings.serverNodeArgs,
+  })
 }
 
 interface ModeResults {
@@ -127,6 +133,10 @@ interface ModeSpec<R> {
 const fanoutSize = `${settings.rooms} rooms × ${settings.clientsPerRoom} clients`
 const fanoutUsers = settings.rooms * settings.clientsPerRoom
 const ms = (value: number) => `${value.toFixed(1)} ms`
+const cpuBreakdown = (byProcess: Record<string, number>) =>
+  Object.entries(byProcess)
+    .map(([name, seconds]) => `${name} ${seconds.toFixed(2)}`)
+    .join(', ')
 
 const modes: { [M in Mode]: ModeSpec<ModeResults[M]> } = {
   fanout: {
@@ -134,7 +144,8 @@ const modes: { [M in Mode]: ModeSpec<ModeResults[M]> } = {
     runs: settings.runs,
     users: fanoutUsers,
     run: (target) => fanoutMode(target, settings),
-    summary: (r) => `${Math.round(r.deliveriesPerSecond)} deliveries/s, p99 ${ms(r.latency.p99)}`,
+    summary: (r) =>
+      `${Math.round(r.deliveriesPerSecond)} deliveries/s, p99 ${ms(r.latency.p99)}, CPU s: ${cpuBreakdown(r.cpuSecondsByProcess)}`,
     columns: [
       { name: 'sent/s', pick: (r) => r.sentPerSecond, digits: 0 },
       { name: 'deliveries/s', pick: (r) => r.deliveriesPerSecond, digits: 0 },

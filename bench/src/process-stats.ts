@@ -46,26 +46,45 @@ function statusMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
 }
 
 /** Every process of that exact name (Redis, PostgreSQL and its backends). */
-export function pidsNamed(name: string): number[] {
+export function processesNamed(name: string): NamedProcess[] {
   try {
     return execFileSync('pgrep', ['-x', name], { encoding: 'utf8' })
       .split('\n')
       .filter(Boolean)
-      .map(Number)
+      .map((pid) => ({ name, pid: Number(pid) }))
   } catch {
     return []
   }
 }
 
+/** A process whose CPU counts, under the name it is reported by (several may share one). */
+export interface NamedProcess {
+  name: string
+  pid: number
+}
+
+export interface CpuReading {
+  total: number
+  /** CPU seconds summed per process name, e.g. every `postgres` backend under one. */
+  byProcess: Record<string, number>
+}
+
 /** CPU seconds of a set of processes between `start()` and `stop()`. */
-export function cpuMeter(pids: () => number[]) {
+export function cpuMeter(processes: () => NamedProcess[]) {
   let before = new Map<number, number>()
   return {
     start() {
-      before = new Map(pids().map((pid) => [pid, cpuSeconds(pid)]))
+      before = new Map(processes().map(({ pid }) => [pid, cpuSeconds(pid)]))
     },
-    stop(): number {
-      return pids().reduce((total, pid) => total + cpuSeconds(pid) - (before.get(pid) ?? 0), 0)
+    stop(): CpuReading {
+      const byProcess: Record<string, number> = {}
+      let total = 0
+      for (const { name, pid } of processes()) {
+        const used = cpuSeconds(pid) - (before.get(pid) ?? 0)
+        byProcess[name] = (byProcess[name] ?? 0) + used
+        total += used
+      }
+      return { total, byProcess }
     },
   }
 }

@@ -11,8 +11,10 @@ export interface FanoutModeOptions {
 }
 
 export interface FanoutModeResult extends FanoutResult {
-  /** CPU seconds of every process of the target (`cpuPids`), from the first send to the drain's end. */
+  /** CPU seconds of every process of the target (`cpuProcesses`), from the first send to the drain's end. */
   cpuSeconds: number
+  /** The same, per process name (PostgreSQL's backends together under `postgres`). */
+  cpuSecondsByProcess: Record<string, number>
   cpuMicrosPerDelivery: number
   /** The largest peak resident set among the chat server processes during the run. */
   peakRssMiB: number
@@ -28,14 +30,15 @@ export async function fanoutMode(
   try {
     // Connecting and joining are not what is measured: the meters start with the sending.
     for (const pid of target.serverPids) resetPeakRss(pid)
-    const meter = cpuMeter(() => target.cpuPids())
+    const meter = cpuMeter(() => target.cpuProcesses())
     meter.start()
     const result = await load.run(options)
-    const cpuSeconds = meter.stop()
+    const cpu = meter.stop()
     return {
       ...result,
-      cpuSeconds,
-      cpuMicrosPerDelivery: (cpuSeconds * 1e6) / Math.max(1, result.deliveries),
+      cpuSeconds: cpu.total,
+      cpuSecondsByProcess: cpu.byProcess,
+      cpuMicrosPerDelivery: (cpu.total * 1e6) / Math.max(1, result.deliveries),
       peakRssMiB: Math.max(...target.serverPids.map(peakRssMiB)),
     }
   } finally {

@@ -16,7 +16,7 @@ export async function startBaseline(): Promise<BenchTarget> {
     name: 'baseline (ws, in memory)',
     wsUrls: [wsUrl],
     serverPids: [pid],
-    cpuPids: () => [pid],
+    cpuProcesses: () => [{ name: 'baseline', pid }],
     async tokens(count) {
       return Array.from({ length: count }, (_, i) => `user${i}`)
     },

@@ -1,3 +1,5 @@
+import type { NamedProcess } from '../process-stats.js'
+
 /** A system under test, started by the benchmark and stopped when it is done with it. */
 export interface BenchTarget {
   name: string
@@ -9,7 +11,7 @@ export interface BenchTarget {
    * Every process whose CPU counts as the server's: the chat servers, and auth, Redis and
    * PostgreSQL where the target uses them.
    */
-  cpuPids(): number[]
+  cpuProcesses(): NamedProcess[]
   /**
    * Credentials for `count` clients, registered and logged in through the REST API (or, for the
    * baseline, plain names). The same users come back on a later call, plus new ones if needed.

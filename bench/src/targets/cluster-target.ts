@@ -5,7 +5,7 @@ import { createTestDatabase } from '@finchat/db/testing'
 import { generateSigningKeys } from '@finchat/sessions'
 import { type ServiceProcess, startServiceProcess } from '@finchat/testing'
 import { Redis } from 'ioredis'
-import { pidsNamed } from '../process-stats.js'
+import { type NamedProcess, processesNamed } from '../process-stats.js'
 import { BENCH_ROOMS, SERVER_LIMITS } from './bench-rooms.js'
 import type { BenchTarget } from './bench-target.js'
 import { createRestUsers } from './rest-users.js'
@@ -35,9 +35,14 @@ export async function startCluster(options: ClusterTargetOptions): Promise<Bench
     JWT_PUBLIC_KEY: keys.publicKey,
     ...SERVER_LIMITS,
   }
-  const start = (name: string, script: string, env: NodeJS.ProcessEnv) =>
-    startServiceProcess(name, script, env, { nodeArgs: options.nodeArgs })
   const processes: ServiceProcess[] = []
+  const named: NamedProcess[] = []
+  const start = async (name: string, script: string, env: NodeJS.ProcessEnv) => {
+    const service = await startServiceProcess(name, script, env, { nodeArgs: options.nodeArgs })
+    processes.push(service)
+    named.push({ name, pid: service.process.pid as number })
+    return service
+  }
   async function cleanUp() {
     await Promise.all(processes.map((service) => service.stop()))
     const redis = new Redis(options.redisUrl)
@@ -51,7 +56,6 @@ export async function startCluster(options: ClusterTargetOptions): Promise<Bench
       ...shared,
       JWT_PRIVATE_KEY: keys.privateKey,
     })
-    processes.push(auth)
     // One after the other: the first one migrates the schema.
     const chats: ServiceProcess[] = []
     for (let i = 1; i <= (options.chatInstances ?? 2); i++) {
@@ -59,7 +63,6 @@ export async function startCluster(options: ClusterTargetOptions): Promise<Bench
         ...shared,
         INSTANCE_ID: `chat-${i}-${prefix}`,
       })
-      processes.push(chat)
       chats.push(chat)
     }
     const db = await createDatabase(database.config)
@@ -70,12 +73,15 @@ export async function startCluster(options: ClusterTargetOptions): Promise<Bench
     } finally {
       await db.close()
     }
-    const pids = processes.map((service) => service.process.pid as number)
     return {
       name: `cluster (auth + ${chats.length} chat, Redis, PostgreSQL)`,
       wsUrls: chats.map((chat) => `${chat.url.replace('http', 'ws')}/ws/chat`),
       serverPids: chats.map((chat) => chat.process.pid as number),
-      cpuPids: () => [...pids, ...pidsNamed('redis-server'), ...pidsNamed('postgres')],
+      cpuProcesses: () => [
+        ...named,
+        ...processesNamed('redis-server'),
+        ...processesNamed('postgres'),
+      ],
       tokens: createRestUsers(auth.url),
       stop: cleanUp,
     }

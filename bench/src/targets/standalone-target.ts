@@ -25,7 +25,7 @@ export async function startStandalone(nodeArgs: string[] = []): Promise<BenchTar
     name: 'standalone (pnpm start)',
     wsUrls: [`${server.url.replace('http', 'ws')}/ws/chat`],
     serverPids: [pid],
-    cpuPids: () => [pid],
+    cpuProcesses: () => [{ name: 'standalone', pid }],
     tokens: createRestUsers(server.url),
     async stop() {
       await server.stop()
