@@ -53,7 +53,13 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   const count = options.count ?? defaultCount
   const logger = options.logger ?? consoleLogger
   // Stream keys are prefixed here, explicitly: ioredis' keyPrefix must not add a second prefix.
-  const redisOptions: RedisOptions = { ...options.redis, keyPrefix: '' }
+  // Appends made in the same tick (a batch of announcements) go to Redis in one write, which
+  // wakes it once instead of once per entry.
+  const redisOptions: RedisOptions = {
+    ...options.redis,
+    keyPrefix: '',
+    enableAutoPipelining: true,
+  }
   const commands = options.url ? new Redis(options.url, redisOptions) : new Redis(redisOptions)
   const subscriptions = new Set<BusSubscription>()
   let closed = false
@@ -78,6 +84,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   function openLoopConnection(onError: (err: Error) => void): Redis {
     const redis = commands.duplicate({
       retryStrategy: () => null,
+      enableAutoPipelining: false,
       // A reply this late means a dead connection that nobody reported.
       commandTimeout: blockMs + 10_000,
     })
