@@ -142,6 +142,7 @@ export function buildChat(options: ChatOptions) {
       instanceId,
       registry,
       statusFor: commands.statusFor,
+      observe: commands.observe,
       onDelivered: (count) => deliveries.inc(count),
       log,
     })

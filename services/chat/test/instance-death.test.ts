@@ -208,6 +208,8 @@ t.test('instance death', async (t) => {
 
     // alice's early rejoin is not undone by the late announcement of her old connection's end.
     t.same(names(back[0]?.joined?.status?.users), ['alice', 'carol', 'dave'])
+    // alice's own joined may reach her before carol's copy reaches carol.
+    await carol.next(joinedBy('alice'), 5000)
     const aliceAfterKill = carol.frames
       .filter((f) => joinedBy('alice')(f) || partedBy('alice')(f))
       .map((f) => (f.type === 'room:notification' ? f.code : f.type))

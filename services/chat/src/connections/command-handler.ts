@@ -8,15 +8,15 @@ import {
   formatStamp,
   HELP_TEXT,
   HISTORY_PAGE_SIZE,
-  type HistoryMessage,
   MAX_MESSAGE_LENGTH,
-  type RoomStatus,
   STREAMS,
 } from '@finchat/protocol'
 import type { ChatDb } from '../db/schema.js'
-import type { MessagesRepository, StoredMessage } from '../messages/messages.repository.js'
+import type { MessagesRepository } from '../messages/messages.repository.js'
 import { createRoomWriter } from '../messages/room-writer.js'
-import { type Presence, sortByCodePoint } from '../presence/presence.js'
+import type { Presence } from '../presence/presence.js'
+import { createJoinStatus, toHistoryMessage } from '../rooms/join-status.js'
+import { createRoomDirectory } from '../rooms/room-directory.js'
 import type { RoomsRepository } from '../rooms/rooms.repository.js'
 import type { ChatConnection } from './chat-connection.js'
 
@@ -52,24 +52,16 @@ const TOO_LONG = error({
 })
 const HELP = JSON.stringify({ type: 'notification', code: 'help', help: HELP_TEXT })
 
-export function toHistoryMessage(message: StoredMessage, viewer: string): HistoryMessage {
-  return {
-    id: message.id,
-    stamp: formatStamp(message.created_at),
-    user: message.username,
-    you: message.username === viewer,
-    body: message.body,
-  }
-}
-
 /** What each client frame does, answering the sender directly and the room through the bus. */
 export function createCommandHandler(options: CommandHandlerOptions) {
   const { rooms, messages, presence, bus, instanceId, clock, log } = options
   const writer = createRoomWriter({ db: options.db, messages, bus, instanceId, log })
+  const directory = createRoomDirectory(rooms)
+  const joinStatus = createJoinStatus({ presence, messages, log })
   const publish = (event: ChatEvent) => bus.append(STREAMS.chatEvents, event)
 
   async function join(connection: ChatConnection, name: string) {
-    const room = await rooms.findByName(name)
+    const room = await directory.find(name)
     if (!room) {
       return connection.send(
         error({ type: 'error', code: ErrorCode.invalidRoom, details: { name } }),
@@ -81,6 +73,7 @@ export function createCommandHandler(options: CommandHandlerOptions) {
       )
     }
     connection.joined.set(name, { id: room.id, name })
+    joinStatus.begin(connection, { id: room.id, name })
     try {
       await presence.join(name, connection.username)
       await publish({
@@ -94,6 +87,7 @@ export function createCommandHandler(options: CommandHandlerOptions) {
       })
     } catch (err) {
       connection.joined.delete(name)
+      joinStatus.cancel(connection, name)
       await presence.part(name, connection.username).catch(() => {})
       throw err
     }
@@ -238,28 +232,13 @@ export function createCommandHandler(options: CommandHandlerOptions) {
       )
     },
 
-    /** The joiner's view of the room; a failing part of it is left empty rather than withheld. */
-    async statusFor(
-      connection: ChatConnection,
-      room: { id: number; name: string },
-    ): Promise<RoomStatus> {
-      const [members, recent] = await Promise.all([
-        presence.members(room.name).catch((err): string[] => {
-          log.error({ err, room: room.name }, 'could not read a room membership')
-          return []
-        }),
-        messages.page({ roomId: room.id, limit: HISTORY_PAGE_SIZE }).catch((err) => {
-          log.error({ err, room: room.name }, 'could not read a room history')
-          return []
-        }),
-      ])
-      const users = members.includes(connection.username)
-        ? members
-        : sortByCodePoint([...members, connection.username])
-      return {
-        users: users.map((user) => ({ name: user, you: user === connection.username })),
-        messages: recent.map((m) => toHistoryMessage(m, connection.username)),
-      }
+    /** The joiner's view of the room, for its own `joined`. */
+    statusFor: joinStatus.statusFor,
+
+    /** Every room event, in stream order, before it is dispatched to this instance's clients. */
+    observe(event: ChatEvent) {
+      if (event.type === 'room.deleted') directory.forget(event.room)
+      joinStatus.observe(event)
     },
   }
 }

@@ -9,6 +9,8 @@ export interface RoomEventsOptions {
   registry: ConnectionRegistry
   /** The joiner's `status`, computed when its own `joined` comes back from the stream. */
   statusFor(connection: ChatConnection, room: { id: number; name: string }): Promise<RoomStatus>
+  /** Sees each event, in stream order, just before it is dispatched. */
+  observe?(event: ChatEvent): void
   onDelivered?(count: number): void
   log: { error(obj: object, msg: string): void }
 }
@@ -78,6 +80,7 @@ export function createRoomEventHandler(options: RoomEventsOptions) {
     let delivered = 0
     for (const { id, data } of entries) {
       try {
+        options.observe?.(data)
         delivered += dispatch(data)
       } catch (error) {
         // One malformed event must not stop the room's stream for everyone.
