@@ -1,4 +1,4 @@
-import { type Kysely, type RawBuilder, sql } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import { CHAT_SCHEMA, type ChatDatabase } from '../db/schema.js'
 
 // The first key of chat's advisory locks, so they cannot collide with other users of the database.
@@ -20,59 +20,50 @@ export interface HistoryQuery {
   limit: number
 }
 
-/** One insert of a room's messages, run after `first` (which may take the room's lock). */
-async function insertRows(
-  roomId: number,
-  batch: { userId: number; username: string; body: string }[],
-  first: RawBuilder<unknown>,
-  conn: Kysely<ChatDatabase>,
-): Promise<StoredMessage[]> {
-  const rows = batch.map(
-    (message) => sql`(${message.userId}::bigint, ${message.username}::text, ${message.body}::text)`,
-  )
-  const result = await sql<StoredMessage>`
-    with before_insert as (${first})
-    insert into ${sql.table(`${CHAT_SCHEMA}.messages`)} (room_id, user_id, username, body)
-    select ${roomId}::bigint, v.user_id, v.username, v.body
-    from before_insert, (values ${sql.join(rows)}) as v(user_id, username, body)
-    returning id, username, body, created_at
-  `.execute(conn)
-  return result.rows
+export interface NewMessage {
+  roomId: number
+  userId: number
+  username: string
+  body: string
 }
+
+const roomLocks = (roomIds: number[]) => sql.join(roomIds.map((id) => sql`${id}::int4`))
 
 export function createMessagesRepository(db: Kysely<ChatDatabase>) {
   return {
     /**
-     * Takes the room's lock, then stores the messages, in one statement and one round trip: the
-     * lock is taken before any id is drawn, and ids increase in the order given. The lock
-     * serializes a room's writers across instances until `unlockRoom` on the same connection
-     * (or until that connection ends, should the process die).
+     * Takes the locks of the rooms (ids in increasing order, so two writers cannot wait for each
+     * other), then stores the messages, in one statement and one round trip: the locks are taken
+     * before any id is drawn, and ids increase in the order given. The locks serialize each
+     * room's writers across instances until `unlockRooms` on the same connection (or until that
+     * connection ends, should the process die).
      */
-    lockRoomAndInsert(
-      roomId: number,
-      batch: { userId: number; username: string; body: string }[],
+    async lockRoomsAndInsert(
+      roomIds: number[],
+      batch: NewMessage[],
       conn: Kysely<ChatDatabase>,
     ): Promise<StoredMessage[]> {
-      return insertRows(
-        roomId,
-        batch,
-        sql`select pg_advisory_lock(${ROOM_LOCK_SPACE}, ${roomId}::int4)`,
-        conn,
+      const rows = batch.map(
+        (message) =>
+          sql`(${message.roomId}::bigint, ${message.userId}::bigint, ${message.username}::text, ${message.body}::text)`,
       )
+      const result = await sql<StoredMessage>`
+        with locked as (
+          select count(pg_advisory_lock(${ROOM_LOCK_SPACE}, room)) from unnest(array[${roomLocks(roomIds)}]) as room
+        )
+        insert into ${sql.table(`${CHAT_SCHEMA}.messages`)} (room_id, user_id, username, body)
+        select v.room_id, v.user_id, v.username, v.body
+        from locked, (values ${sql.join(rows)}) as v(room_id, user_id, username, body)
+        returning id, username, body, created_at
+      `.execute(conn)
+      return result.rows
     },
 
-    /** Stores more messages while the room's lock is already held on `conn`. */
-    insertMany(
-      roomId: number,
-      batch: { userId: number; username: string; body: string }[],
-      conn: Kysely<ChatDatabase>,
-    ): Promise<StoredMessage[]> {
-      return insertRows(roomId, batch, sql`select 1`, conn)
-    },
-
-    /** Lets go of the room's lock taken by `lockRoomAndInsert` on the same connection. */
-    async unlockRoom(roomId: number, conn: Kysely<ChatDatabase>) {
-      await sql`select pg_advisory_unlock(${ROOM_LOCK_SPACE}, ${roomId}::int4)`.execute(conn)
+    /** Lets go of the rooms' locks taken by `lockRoomsAndInsert` on the same connection. */
+    async unlockRooms(roomIds: number[], conn: Kysely<ChatDatabase>) {
+      await sql`
+        select count(pg_advisory_unlock(${ROOM_LOCK_SPACE}, room)) from unnest(array[${roomLocks(roomIds)}]) as room
+      `.execute(conn)
     },
 
     /**

@@ -11,8 +11,6 @@ export interface RoomWriterOptions {
   log: { error(obj: object, msg: string): void }
   /** Most messages stored in one statement. */
   maxBatch?: number
-  /** Most batches written under one hold of a room's lock. */
-  maxHeld?: number
 }
 
 export interface OutgoingMessage {
@@ -28,18 +26,19 @@ interface Waiting extends OutgoingMessage {
 }
 
 /**
- * Stores and announces messages, room by room. Under the room's lock (held across instances) a
- * message is committed, then appended to `chat:events`, so ids reach the stream in increasing
- * order and a message is in the history before anyone can see it. Messages for a room that
- * arrive while its lock is held here wait and then go together: one lock, one insert and one
- * round of appends for the lot, instead of four round trips each. A busy room costs less per
- * message, and a quiet one is no slower.
+ * Stores and announces messages. Under the rooms' locks (held across instances) a message is
+ * committed, then appended to `chat:events`, so a room's ids reach the stream in increasing
+ * order and a message is in the history before anyone can see it. One write runs at a time:
+ * whatever arrived meanwhile, in every room, goes next, in one statement that takes the
+ * rooms' locks and inserts, then one round of appends and one unlock. Every statement costs
+ * PostgreSQL a wake-up and a commit, and concurrent writers contend inside it, so an instance
+ * under load writes few large batches rather than many small ones; a quiet one is no slower.
  */
 export function createRoomWriter(options: RoomWriterOptions) {
   const { db, messages, bus, instanceId, log } = options
-  const maxBatch = options.maxBatch ?? 200
-  const maxHeld = options.maxHeld ?? 4
-  const queues = new Map<number, Waiting[]>()
+  const maxBatch = options.maxBatch ?? 500
+  const pending: Waiting[] = []
+  let writing = false
 
   /** Appends a stored batch to the stream and settles each message's sender. */
   async function announce(stored: StoredMessage[], batch: Waiting[], conn: ChatDb) {
@@ -79,60 +78,54 @@ export function createRoomWriter(options: RoomWriterOptions) {
     }
   }
 
-  /**
-   * Writes the room's queue in batches under one hold of its lock: batches that queued up
-   * meanwhile follow without letting go, up to `maxHeld`, so that a busy room pays for the lock
-   * once per burst; then the lock is released, for the other instances' writers.
-   */
-  async function holdAndWrite(roomId: number, queue: Waiting[]) {
+  /** Locks the batch's rooms, stores, announces, and lets the rooms go for other writers. */
+  async function write(batch: Waiting[]) {
+    const roomIds = [...new Set(batch.map((message) => message.room.id))].sort((a, b) => a - b)
     await db.connection().execute(async (conn) => {
       let locked = false
       try {
-        for (let held = 0; held < maxHeld && queue.length > 0; held++) {
-          const batch = queue.splice(0, maxBatch)
-          try {
-            const stored = locked
-              ? await messages.insertMany(roomId, batch, conn)
-              : await messages.lockRoomAndInsert(roomId, batch, conn)
-            locked = true
-            await announce(stored, batch, conn)
-          } catch (error) {
-            for (const waiting of batch) waiting.reject(error)
-            // Whether the lock was taken is unknown: the unlock below finds out.
-            locked = true
-            break
-          }
-        }
+        const stored = await messages.lockRoomsAndInsert(
+          roomIds,
+          batch.map(({ room, userId, username, body }) => ({
+            roomId: room.id,
+            userId,
+            username,
+            body,
+          })),
+          conn,
+        )
+        locked = true
+        await announce(stored, batch, conn)
+      } catch (error) {
+        for (const waiting of batch) waiting.reject(error)
+        // Whether the locks were taken is unknown: the unlock below finds out.
+        locked = true
       } finally {
         // Also after a failed insert: a session lock outlives the statement that took it.
-        if (locked) await messages.unlockRoom(roomId, conn)
+        if (locked) await messages.unlockRooms(roomIds, conn)
       }
     })
   }
 
-  async function drain(roomId: number, queue: Waiting[]) {
-    while (queue.length > 0) {
-      await holdAndWrite(roomId, queue).catch((error) => {
-        // No connection, or the unlock failed (the connection is then gone, and the lock with it).
-        for (const waiting of queue.splice(0)) waiting.reject(error)
+  async function drain() {
+    writing = true
+    while (pending.length > 0) {
+      const batch = pending.splice(0, maxBatch)
+      await write(batch).catch((error) => {
+        // No connection, or the unlock failed (the connection is then gone, and the locks with
+        // it). Senders already answered keep their answer.
+        for (const waiting of batch) waiting.reject(error)
       })
     }
-    queues.delete(roomId)
+    writing = false
   }
 
   return {
     /** Resolves once the message is stored and announced; rejects if it is neither. */
     post(message: OutgoingMessage): Promise<void> {
       return new Promise<void>((resolve, reject) => {
-        const waiting = { ...message, resolve, reject }
-        const queue = queues.get(message.room.id)
-        if (queue) {
-          queue.push(waiting)
-          return
-        }
-        const fresh = [waiting]
-        queues.set(message.room.id, fresh)
-        void drain(message.room.id, fresh)
+        pending.push({ ...message, resolve, reject })
+        if (!writing) void drain()
       })
     },
   }

@@ -78,33 +78,121 @@ t.test(
   },
 )
 
-t.test('a long burst goes in several batches, then the room is let go', async (t) => {
-  const bus = createBus()
-  t.teardown(() => bus.close())
-  const room = await rooms.create(`long-burst-${process.pid}`)
-  const writer = createRoomWriter({
-    db,
-    messages,
-    bus,
-    instanceId: 'chat-1',
-    log: { error: () => {} },
-    maxBatch: 5,
-    maxHeld: 2,
-  })
-  const bodies = Array.from({ length: 23 }, (_, i) => `b${i}`)
-  await Promise.all(
-    bodies.map((body, i) => writer.post({ room, userId: i + 1, username: `user${i}`, body })),
-  )
-  const stored = (await messages.page({ roomId: room.id, limit: 100 })).reverse()
-  t.same(
-    stored.map((m) => m.body),
-    bodies,
-    'all stored, in order',
-  )
+/** A bus whose appends take `ms` longer to land, as a busy Redis would. */
+function slowBus(bus: Bus, ms: number): Bus {
+  return {
+    ...bus,
+    async append(stream, data) {
+      await new Promise((resolve) => setTimeout(resolve, ms))
+      return bus.append(stream, data)
+    },
+  }
+}
+
+/** Advisory locks held on this test's database. */
+async function heldLocks(): Promise<number> {
   const { rows } = await sql<{ held: number }>`
     select count(*)::int as held from pg_locks
-    where locktype = 'advisory' and objid = ${room.id}
+    where locktype = 'advisory'
       and database = (select oid from pg_database where datname = current_database())
   `.execute(db)
-  t.equal(rows[0]?.held, 0, 'no room lock is left held')
+  return rows[0]?.held ?? 0
+}
+
+t.test(
+  'a long burst over several rooms goes in several batches, then the rooms are let go',
+  async (t) => {
+    const bus = createBus()
+    t.teardown(() => bus.close())
+    const [red, blue] = await Promise.all([
+      rooms.create(`long-burst-red-${process.pid}`),
+      rooms.create(`long-burst-blue-${process.pid}`),
+    ])
+    const writer = createRoomWriter({
+      db,
+      messages,
+      bus,
+      instanceId: 'chat-1',
+      log: { error: () => {} },
+      maxBatch: 5,
+    })
+    const posted = Array.from({ length: 23 }, (_, i) => ({
+      room: i % 3 === 0 ? blue : red,
+      userId: i + 1,
+      username: `user${i}`,
+      body: `b${i}`,
+    }))
+    await Promise.all(posted.map((message) => writer.post(message)))
+    for (const room of [red, blue]) {
+      const stored = (await messages.page({ roomId: room.id, limit: 100 })).reverse()
+      t.same(
+        stored.map((m) => m.body),
+        posted.filter((m) => m.room === room).map((m) => m.body),
+        `${room.name}: all stored, in order`,
+      )
+    }
+    t.equal(await heldLocks(), 0, 'no room lock is left held')
+  },
+)
+
+t.test('two instances writing to the same rooms keep each room in id order', async (t) => {
+  if (!process.env.DATABASE_URL) {
+    // Two instances need one database: PGlite lives inside a single process.
+    t.pass('skipped: needs PostgreSQL (DATABASE_URL)')
+    return
+  }
+  const bus = createBus()
+  t.teardown(() => bus.close())
+  const shared = await Promise.all(
+    ['one', 'two', 'three'].map((name) => rooms.create(`shared-${name}-${process.pid}`)),
+  )
+  const announced = new Map<string, number[]>()
+  const subscription = bus.subscribe<ChatEvent>(STREAMS.chatEvents, (entries) => {
+    for (const { data } of entries) {
+      if (data.type === 'room.message') {
+        announced.set(data.room, [...(announced.get(data.room) ?? []), data.id])
+      }
+    }
+  })
+  await subscription.ready
+  t.teardown(() => subscription.close())
+  // Each instance has its own connections, so each takes the rooms' locks for itself.
+  const second = await createDatabase(testDb.config)
+  t.teardown(() => second.close())
+  const writers = [db, chatDb(second.db)].map((instanceDb, i) =>
+    createRoomWriter({
+      db: instanceDb,
+      messages: createMessagesRepository(instanceDb),
+      // The first instance's Redis is slow: without the rooms' locks, the second one's later
+      // ids would reach the stream first.
+      bus: i === 0 ? slowBus(bus, 20) : bus,
+      instanceId: `chat-${i + 1}`,
+      log: { error: () => {} },
+      maxBatch: 7,
+    }),
+  )
+  // Bursts of different rooms in a different order on each instance, as clients happen to send.
+  const sends = Array.from({ length: 120 }, (_, i) => {
+    const writer = writers[i % 2] as (typeof writers)[number]
+    const room = shared[(i * (i % 2 === 0 ? 1 : 2)) % 3] as (typeof shared)[number]
+    return writer.post({ room, userId: i + 1, username: `user${i}`, body: `s${i}` })
+  })
+  await Promise.all(sends)
+  for (const room of shared) {
+    const stored = (await messages.page({ roomId: room.id, limit: 200 })).reverse()
+    while ((announced.get(room.name) ?? []).length < stored.length) {
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    t.same(
+      announced.get(room.name),
+      stored.map((m) => m.id),
+      `${room.name}: announced in the order of its history`,
+    )
+  }
+  t.equal(
+    [...announced.values()].reduce((total, ids) => total + ids.length, 0),
+    120,
+    'every message stored and announced once',
+  )
+  t.equal(await heldLocks(), 0, 'no room lock is left held')
 })

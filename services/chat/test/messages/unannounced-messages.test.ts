@@ -47,9 +47,9 @@ async function deadInstance(t: Test, cluster: Cluster, room: { id: number; name:
     messages,
     /** Takes the room's lock on `conn` and stores a message, as a chat instance does. */
     async storeHoldingLock(body: string, conn: typeof db) {
-      const [stored] = await messages.lockRoomAndInsert(
-        room.id,
-        [{ userId: GHOST.id, username: GHOST.name, body }],
+      const [stored] = await messages.lockRoomsAndInsert(
+        [room.id],
+        [{ roomId: room.id, userId: GHOST.id, username: GHOST.name, body }],
         conn,
       )
       return stored as NonNullable<typeof stored>
@@ -58,7 +58,7 @@ async function deadInstance(t: Test, cluster: Cluster, room: { id: number; name:
     store(body: string) {
       return db.connection().execute(async (conn) => {
         const stored = await this.storeHoldingLock(body, conn)
-        await messages.unlockRoom(room.id, conn)
+        await messages.unlockRooms([room.id], conn)
         return stored
       })
     },
@@ -150,7 +150,7 @@ t.test('unannounced messages of a dead instance', async (t) => {
       await carol.next(partedBy(GHOST.name), 10_000)
       await until('the survivor waits for the room lock', waitingForLock)
       await dead.announce(stored)
-      await dead.messages.unlockRoom(room.id, conn)
+      await dead.messages.unlockRooms([room.id], conn)
     })
     await dead.reaped()
     await carol.next(
