@@ -199,13 +199,14 @@ const modes: { [M in Mode]: ModeSpec<ModeResults[M]> } = {
     ],
   },
   idle: {
-    title: `idle: ${settings.idleConnections} authenticated connections, each joined to one of 100 rooms (RSS summed over the chat processes; measured once, before any other mode, since RSS does not shrink back after load)`,
+    title: `idle: ${settings.idleConnections} authenticated connections, each joined to one of 100 rooms (RSS summed over the chat processes, per connection over the second half; measured once, before any other mode, since RSS does not shrink back after load)`,
     runs: 1,
     users: settings.idleConnections,
     run: (target) => idleConnections(target, { connections: settings.idleConnections }),
     summary: (r) => `${r.kibPerConnection.toFixed(1)} KiB per connection`,
     columns: [
       { name: 'RSS before MiB', pick: (r) => r.rssBeforeMiB, digits: 0 },
+      { name: 'RSS at half MiB', pick: (r) => r.rssHalfMiB, digits: 0 },
       { name: 'RSS after MiB', pick: (r) => r.rssAfterMiB, digits: 0 },
       { name: 'KiB/connection', pick: (r) => r.kibPerConnection, digits: 1 },
     ],

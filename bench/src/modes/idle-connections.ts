@@ -14,9 +14,13 @@ export interface IdleOptions {
 
 export interface IdleResult {
   connections: number
-  /** Summed over the chat server processes. */
+  /** Summed over the chat server processes, before any connection. */
   rssBeforeMiB: number
+  /** With the first half of the connections. */
+  rssHalfMiB: number
+  /** With all of them. */
   rssAfterMiB: number
+  /** What the second half added, per connection. */
   kibPerConnection: number
 }
 
@@ -30,18 +34,28 @@ export async function idleConnections(
   const rss = () => target.serverPids.reduce((total, pid) => total + rssMiB(pid), 0)
   await sleep(settleMs)
   const rssBeforeMiB = rss()
-  const clients = await connectClients(target.wsUrls, tokens, {
-    roomOf: (index) => BENCH_ROOMS[index % BENCH_ROOMS.length] as string,
-    batch: options.batch ?? 100,
-  })
+  // Measured over the second half: a server's first connections also grow its heaps to their
+  // working size, and the garbage of its start (compiling its TypeScript) may be collected
+  // meanwhile, which moves RSS by more than thousands of connections do.
+  const half = Math.floor(tokens.length / 2)
+  const connect = (from: number, to: number) =>
+    connectClients(target.wsUrls, tokens.slice(from, to), {
+      roomOf: (index) => BENCH_ROOMS[(from + index) % BENCH_ROOMS.length] as string,
+      batch: options.batch ?? 100,
+    })
+  const clients = await connect(0, half)
   try {
+    await sleep(settleMs)
+    const rssHalfMiB = rss()
+    clients.push(...(await connect(half, tokens.length)))
     await sleep(settleMs)
     const rssAfterMiB = rss()
     return {
       connections: options.connections,
       rssBeforeMiB,
+      rssHalfMiB,
       rssAfterMiB,
-      kibPerConnection: ((rssAfterMiB - rssBeforeMiB) * 1024) / options.connections,
+      kibPerConnection: ((rssAfterMiB - rssHalfMiB) * 1024) / (tokens.length - half),
     }
   } finally {
     await closeClients(clients)
