@@ -32,24 +32,31 @@ const roomLocks = (roomIds: number[]) => sql.join(roomIds.map((id) => sql`${id}:
 export function createMessagesRepository(db: Kysely<ChatDatabase>) {
   return {
     /**
-     * Takes the locks of the rooms (ids in increasing order, so two writers cannot wait for each
-     * other), then stores the messages, in one statement and one round trip: the locks are taken
-     * before any id is drawn, and ids increase in the order given. The locks serialize each
-     * room's writers across instances until `unlockRooms` on the same connection (or until that
-     * connection ends, should the process die).
+     * Lets go of the rooms in `release`, then takes the locks of `roomIds` (in increasing order,
+     * so two writers cannot wait for each other) and stores the messages, in one statement and
+     * one round trip: the locks are taken before any id is drawn, and ids increase in the order
+     * given. The locks serialize each room's writers across instances until released on the
+     * same connection (or until that connection ends, should the process die).
      */
     async lockRoomsAndInsert(
       roomIds: number[],
       batch: NewMessage[],
       conn: Kysely<ChatDatabase>,
+      release: number[] = [],
     ): Promise<StoredMessage[]> {
       const rows = batch.map(
         (message) =>
           sql`(${message.roomId}::bigint, ${message.userId}::bigint, ${message.username}::text, ${message.body}::text)`,
       )
+      const unlock =
+        release.length > 0
+          ? sql`select count(pg_advisory_unlock(${ROOM_LOCK_SPACE}, room)) from unnest(array[${roomLocks(release)}]) as room`
+          : sql`select 0`
+      // Each step reads the row of the one before, which orders them: unlock, lock, insert.
       const result = await sql<StoredMessage>`
-        with locked as (
-          select count(pg_advisory_lock(${ROOM_LOCK_SPACE}, room)) from unnest(array[${roomLocks(roomIds)}]) as room
+        with unlocked as (${unlock}),
+        locked as (
+          select count(pg_advisory_lock(${ROOM_LOCK_SPACE}, room)) from unlocked, unnest(array[${roomLocks(roomIds)}]) as room
         )
         insert into ${sql.table(`${CHAT_SCHEMA}.messages`)} (room_id, user_id, username, body)
         select v.room_id, v.user_id, v.username, v.body
@@ -64,6 +71,11 @@ export function createMessagesRepository(db: Kysely<ChatDatabase>) {
       await sql`
         select count(pg_advisory_unlock(${ROOM_LOCK_SPACE}, room)) from unnest(array[${roomLocks(roomIds)}]) as room
       `.execute(conn)
+    },
+
+    /** Lets go of every lock the connection holds, when a failed statement left it unknown which. */
+    async unlockAll(conn: Kysely<ChatDatabase>) {
+      await sql`select pg_advisory_unlock_all()`.execute(conn)
     },
 
     /**

@@ -29,10 +29,11 @@ interface Waiting extends OutgoingMessage {
  * Stores and announces messages. Under the rooms' locks (held across instances) a message is
  * committed, then appended to `chat:events`, so a room's ids reach the stream in increasing
  * order and a message is in the history before anyone can see it. One write runs at a time:
- * whatever arrived meanwhile, in every room, goes next, in one statement that takes the
- * rooms' locks and inserts, then one round of appends and one unlock. Every statement costs
- * PostgreSQL a wake-up and a commit, and concurrent writers contend inside it, so an instance
- * under load writes few large batches rather than many small ones; a quiet one is no slower.
+ * whatever arrived meanwhile, in every room, goes next, in one statement that releases the
+ * previous rooms, takes the new ones' locks and inserts, then one round of appends. Every
+ * statement costs PostgreSQL a wake-up (and an insert a commit), and concurrent writers contend
+ * inside it, so an instance under load writes few large batches rather than many small ones;
+ * a quiet one is no slower.
  */
 export function createRoomWriter(options: RoomWriterOptions) {
   const { db, messages, bus, instanceId, log } = options
@@ -78,44 +79,60 @@ export function createRoomWriter(options: RoomWriterOptions) {
     }
   }
 
-  /** Locks the batch's rooms, stores, announces, and lets the rooms go for other writers. */
-  async function write(batch: Waiting[]) {
-    const roomIds = [...new Set(batch.map((message) => message.room.id))].sort((a, b) => a - b)
-    await db.connection().execute(async (conn) => {
-      let locked = false
-      try {
-        const stored = await messages.lockRoomsAndInsert(
-          roomIds,
-          batch.map(({ room, userId, username, body }) => ({
-            roomId: room.id,
-            userId,
-            username,
-            body,
-          })),
-          conn,
-        )
-        locked = true
+  /**
+   * Writes cycles on one connection until nothing is pending. A cycle lets go of the previous
+   * cycle's rooms in the same statement as it takes its own: a busy instance pays one statement
+   * per cycle, and the other instances get the rooms between two cycles.
+   */
+  async function writeCycles(conn: ChatDb) {
+    let held: number[] = []
+    try {
+      while (pending.length > 0) {
+        const batch = pending.splice(0, maxBatch)
+        const roomIds = [...new Set(batch.map((message) => message.room.id))].sort((a, b) => a - b)
+        let stored: StoredMessage[]
+        try {
+          stored = await messages.lockRoomsAndInsert(
+            roomIds,
+            batch.map(({ room, userId, username, body }) => ({
+              roomId: room.id,
+              userId,
+              username,
+              body,
+            })),
+            conn,
+            held,
+          )
+        } catch (error) {
+          for (const waiting of batch) waiting.reject(error)
+          // Which locks the failed statement took or released is unknown: none stays held.
+          held = []
+          await messages.unlockAll(conn)
+          continue
+        }
+        held = roomIds
         await announce(stored, batch, conn)
-      } catch (error) {
-        for (const waiting of batch) waiting.reject(error)
-        // Whether the locks were taken is unknown: the unlock below finds out.
-        locked = true
-      } finally {
-        // Also after a failed insert: a session lock outlives the statement that took it.
-        if (locked) await messages.unlockRooms(roomIds, conn)
+        if (pending.length === 0) {
+          await messages.unlockRooms(held, conn)
+          held = []
+        }
       }
-    })
+    } finally {
+      // Only when a statement threw: the connection is then likely gone, and its locks with it.
+      if (held.length > 0) await messages.unlockAll(conn).catch(() => {})
+    }
   }
 
   async function drain() {
     writing = true
     while (pending.length > 0) {
-      const batch = pending.splice(0, maxBatch)
-      await write(batch).catch((error) => {
-        // No connection, or the unlock failed (the connection is then gone, and the locks with
-        // it). Senders already answered keep their answer.
-        for (const waiting of batch) waiting.reject(error)
-      })
+      await db
+        .connection()
+        .execute(writeCycles)
+        .catch((error) => {
+          // No connection, or it failed under a cycle: those waiting get the error.
+          for (const waiting of pending.splice(0)) waiting.reject(error)
+        })
     }
     writing = false
   }

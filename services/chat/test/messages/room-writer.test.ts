@@ -196,3 +196,29 @@ t.test('two instances writing to the same rooms keep each room in id order', asy
   )
   t.equal(await heldLocks(), 0, 'no room lock is left held')
 })
+
+t.test(
+  'a batch PostgreSQL refuses is refused to its senders, and the rooms are let go',
+  async (t) => {
+    const bus = createBus()
+    t.teardown(() => bus.close())
+    const room = await rooms.create(`refused-${process.pid}`)
+    const writer = createRoomWriter({
+      db,
+      messages,
+      bus,
+      instanceId: 'chat-1',
+      log: { error: () => {} },
+    })
+    await writer.post({ room, userId: 1, username: 'ann', body: 'first' })
+    // A NUL character is not valid in PostgreSQL text: the statement fails after taking the lock.
+    await t.rejects(writer.post({ room, userId: 1, username: 'ann', body: 'nul \u0000 here' }))
+    t.equal(await heldLocks(), 0, 'no room lock is left held')
+    await writer.post({ room, userId: 1, username: 'ann', body: 'after' })
+    const stored = (await messages.page({ roomId: room.id, limit: 10 })).reverse()
+    t.same(
+      stored.map((m) => m.body),
+      ['first', 'after'],
+    )
+  },
+)
