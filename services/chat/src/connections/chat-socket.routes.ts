@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { CloseCode, ErrorCode, FatalCode, MOTD_TEXT, parseClientFrame } from '@finchat/protocol'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { RawData, WebSocket } from 'ws'
@@ -37,7 +38,24 @@ function endWithFatal(socket: WebSocket, code: string) {
 export async function chatSocketRoutes(app: FastifyInstance, options: ChatSocketOptions) {
   const { registry, commands, presence } = options
 
+  /** The upgrade's HTTP response, by request, until the websocket it became is open. */
+  const upgrades = new WeakMap<IncomingMessage, ServerResponse>()
+
+  /**
+   * Lets go of what the upgrade request was: @fastify/websocket leaves its response assigned to
+   * the TCP socket and its own error listener (holding request and reply) on the websocket, so
+   * every open connection kept the request, its headers, the token-bearing URL and the reply
+   * (about 3 KiB each, in a heap snapshot). The listener only logged and terminated the socket,
+   * which `ws` does itself on an error; ours below logs.
+   */
+  function forgetUpgrade(socket: WebSocket, request: FastifyRequest) {
+    socket.removeAllListeners('error')
+    upgrades.get(request.raw)?.detachSocket(request.raw.socket)
+    upgrades.delete(request.raw)
+  }
+
   async function open(socket: WebSocket, request: FastifyRequest) {
+    forgetUpgrade(socket, request)
     // The closures below live as long as the socket: they keep the logger, not the whole request
     // (its headers and raw message), which would cost every open connection kilobytes.
     const log = request.log
@@ -125,6 +143,10 @@ export async function chatSocketRoutes(app: FastifyInstance, options: ChatSocket
       method: 'GET',
       url,
       handler: async (_request, reply) => reply.code(400).send(NOT_AN_UPGRADE),
+      onRequest: (request, reply, done) => {
+        if (request.ws) upgrades.set(request.raw, reply.raw)
+        done()
+      },
       wsHandler: (socket, request) => {
         open(socket, request).catch((err) => {
           request.log.error({ err }, 'websocket setup failed')
