@@ -199,16 +199,19 @@ const modes: { [M in Mode]: ModeSpec<ModeResults[M]> } = {
     ],
   },
   idle: {
-    title: `idle: ${settings.idleConnections} authenticated connections, each joined to one of 100 rooms (RSS summed over the chat processes, per connection over the second half; measured once, before any other mode, since RSS does not shrink back after load)`,
+    title: `idle: ${settings.idleConnections} authenticated connections, each joined to one of 100 rooms (RSS and JavaScript heap summed over the chat processes, each read after a full garbage collection; measured once, before any other mode, since RSS does not shrink back after load)`,
     runs: 1,
     users: settings.idleConnections,
     run: (target) => idleConnections(target, { connections: settings.idleConnections }),
-    summary: (r) => `${r.kibPerConnection.toFixed(1)} KiB per connection`,
+    summary: (r) =>
+      `${r.kibPerConnection.toFixed(1)} KiB RSS, ${r.heapKibPerConnection.toFixed(2)} KiB heap per connection`,
     columns: [
       { name: 'RSS before MiB', pick: (r) => r.rssBeforeMiB, digits: 0 },
-      { name: 'RSS at half MiB', pick: (r) => r.rssHalfMiB, digits: 0 },
       { name: 'RSS after MiB', pick: (r) => r.rssAfterMiB, digits: 0 },
       { name: 'KiB/connection', pick: (r) => r.kibPerConnection, digits: 1 },
+      { name: 'heap before MiB', pick: (r) => r.heapBeforeMiB, digits: 1 },
+      { name: 'heap after MiB', pick: (r) => r.heapAfterMiB, digits: 1 },
+      { name: 'heap KiB/connection', pick: (r) => r.heapKibPerConnection, digits: 2 },
     ],
   },
 }

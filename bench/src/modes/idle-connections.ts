@@ -14,14 +14,15 @@ export interface IdleOptions {
 
 export interface IdleResult {
   connections: number
-  /** Summed over the chat server processes, before any connection. */
+  /** Summed over the chat server processes after a full garbage collection, without and with
+   * the connections. */
   rssBeforeMiB: number
-  /** With the first half of the connections. */
-  rssHalfMiB: number
-  /** With all of them. */
   rssAfterMiB: number
-  /** What the second half added, per connection. */
   kibPerConnection: number
+  /** The JavaScript heap in use, likewise: RSS also moves with pages the heap keeps or returns. */
+  heapBeforeMiB: number
+  heapAfterMiB: number
+  heapKibPerConnection: number
 }
 
 /** What idle authenticated connections, each joined to a room, cost the servers in memory. */
@@ -31,31 +32,31 @@ export async function idleConnections(
 ): Promise<IdleResult> {
   const settleMs = options.settleMs ?? 2000
   const tokens = await target.tokens(options.connections)
-  const rss = () => target.serverPids.reduce((total, pid) => total + rssMiB(pid), 0)
+  // Read after a full collection, so that what is counted is what the connections keep alive,
+  // not what a process had yet to collect (its start's garbage, or that of connecting).
+  const memory = async () => {
+    const heap = await target.collectGarbage()
+    await sleep(settleMs / 4)
+    return { heap, rss: target.serverPids.reduce((total, pid) => total + rssMiB(pid), 0) }
+  }
   await sleep(settleMs)
-  const rssBeforeMiB = rss()
-  // Measured over the second half: a server's first connections also grow its heaps to their
-  // working size, and the garbage of its start (compiling its TypeScript) may be collected
-  // meanwhile, which moves RSS by more than thousands of connections do.
-  const half = Math.floor(tokens.length / 2)
-  const connect = (from: number, to: number) =>
-    connectClients(target.wsUrls, tokens.slice(from, to), {
-      roomOf: (index) => BENCH_ROOMS[(from + index) % BENCH_ROOMS.length] as string,
-      batch: options.batch ?? 100,
-    })
-  const clients = await connect(0, half)
+  const before = await memory()
+  const clients = await connectClients(target.wsUrls, tokens, {
+    roomOf: (index) => BENCH_ROOMS[index % BENCH_ROOMS.length] as string,
+    batch: options.batch ?? 100,
+  })
   try {
     await sleep(settleMs)
-    const rssHalfMiB = rss()
-    clients.push(...(await connect(half, tokens.length)))
-    await sleep(settleMs)
-    const rssAfterMiB = rss()
+    const after = await memory()
+    const perConnection = (mib: number) => (mib * 1024) / options.connections
     return {
       connections: options.connections,
-      rssBeforeMiB,
-      rssHalfMiB,
-      rssAfterMiB,
-      kibPerConnection: ((rssAfterMiB - rssHalfMiB) * 1024) / (tokens.length - half),
+      rssBeforeMiB: before.rss,
+      rssAfterMiB: after.rss,
+      kibPerConnection: perConnection(after.rss - before.rss),
+      heapBeforeMiB: before.heap,
+      heapAfterMiB: after.heap,
+      heapKibPerConnection: perConnection(after.heap - before.heap),
     }
   } finally {
     await closeClients(clients)

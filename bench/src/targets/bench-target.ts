@@ -13,6 +13,11 @@ export interface BenchTarget {
    */
   cpuProcesses(): NamedProcess[]
   /**
+   * A full garbage collection in each server process, before a memory reading; resolves with
+   * their JavaScript heap in use then, summed, in MiB.
+   */
+  collectGarbage(): Promise<number>
+  /**
    * Credentials for `count` clients, registered and logged in through the REST API (or, for the
    * baseline, plain names). The same users come back on a later call, plus new ones if needed.
    */

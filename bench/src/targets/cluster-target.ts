@@ -5,6 +5,7 @@ import { createTestDatabase } from '@finchat/db/testing'
 import { generateSigningKeys } from '@finchat/sessions'
 import { type ServiceProcess, startServiceProcess } from '@finchat/testing'
 import { Redis } from 'ioredis'
+import { collectGarbage, INSPECT_ARG, inspectorUrlIn } from '../inspector.js'
 import { type NamedProcess, processesNamed } from '../process-stats.js'
 import { BENCH_ROOMS, SERVER_LIMITS } from './bench-rooms.js'
 import type { BenchTarget } from './bench-target.js'
@@ -37,8 +38,9 @@ export async function startCluster(options: ClusterTargetOptions): Promise<Bench
   }
   const processes: ServiceProcess[] = []
   const named: NamedProcess[] = []
-  const start = async (name: string, script: string, env: NodeJS.ProcessEnv) => {
-    const service = await startServiceProcess(name, script, env, { nodeArgs: options.nodeArgs })
+  const start = async (name: string, script: string, env: NodeJS.ProcessEnv, inspect = false) => {
+    const nodeArgs = [...(options.nodeArgs ?? []), ...(inspect ? [INSPECT_ARG] : [])]
+    const service = await startServiceProcess(name, script, env, { nodeArgs })
     processes.push(service)
     named.push({ name, pid: service.process.pid as number })
     return service
@@ -59,12 +61,16 @@ export async function startCluster(options: ClusterTargetOptions): Promise<Bench
     // One after the other: the first one migrates the schema.
     const chats: ServiceProcess[] = []
     for (let i = 1; i <= (options.chatInstances ?? 2); i++) {
-      const chat = await start(`chat-${i}`, 'services/chat/src/main.ts', {
-        ...shared,
-        INSTANCE_ID: `chat-${i}-${prefix}`,
-      })
+      const chat = await start(
+        `chat-${i}`,
+        'services/chat/src/main.ts',
+        { ...shared, INSTANCE_ID: `chat-${i}-${prefix}` },
+        true,
+      )
       chats.push(chat)
     }
+    // Read now: the output lines kept are only the latest.
+    const inspectors = chats.map((chat) => inspectorUrlIn(chat.logs) as string)
     const db = await createDatabase(database.config)
     try {
       await migrateChat(db.db)
@@ -77,6 +83,10 @@ export async function startCluster(options: ClusterTargetOptions): Promise<Bench
       name: `cluster (auth + ${chats.length} chat, Redis, PostgreSQL)`,
       wsUrls: chats.map((chat) => `${chat.url.replace('http', 'ws')}/ws/chat`),
       serverPids: chats.map((chat) => chat.process.pid as number),
+      async collectGarbage() {
+        const heaps = await Promise.all(inspectors.map(collectGarbage))
+        return heaps.reduce((total, heap) => total + heap, 0)
+      },
       cpuProcesses: () => [
         ...named,
         ...processesNamed('redis-server'),

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startServiceProcess } from '@finchat/testing'
+import { collectGarbage, INSPECT_ARG, inspectorUrlIn } from '../inspector.js'
 import { BENCH_ROOMS, SERVER_LIMITS } from './bench-rooms.js'
 import type { BenchTarget } from './bench-target.js'
 import { createRestUsers } from './rest-users.js'
@@ -18,14 +19,16 @@ export async function startStandalone(nodeArgs: string[] = []): Promise<BenchTar
       SEED_ROOMS: BENCH_ROOMS.join(','),
       ...SERVER_LIMITS,
     },
-    { nodeArgs },
+    { nodeArgs: [...nodeArgs, INSPECT_ARG] },
   )
   const pid = server.process.pid as number
+  const inspectorUrl = inspectorUrlIn(server.logs) as string
   return {
     name: 'standalone (pnpm start)',
     wsUrls: [`${server.url.replace('http', 'ws')}/ws/chat`],
     serverPids: [pid],
     cpuProcesses: () => [{ name: 'standalone', pid }],
+    collectGarbage: () => collectGarbage(inspectorUrl),
     tokens: createRestUsers(server.url),
     async stop() {
       await server.stop()
