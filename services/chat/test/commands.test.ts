@@ -197,6 +197,17 @@ t.test('a message body is trimmed, and everyone sees the trimmed body', async (t
   await bob.next(messageIn('general'))
 })
 
+t.test('a NUL character arrives as U+FFFD, and messages sent with it still go', async (t) => {
+  const [echo, meanwhile] = await Promise.all([
+    alice.say('general', 'nul \u0000 inside'),
+    bob.say('general', 'sent meanwhile'),
+  ])
+  t.equal(echo.body, 'nul \uFFFD inside', 'PostgreSQL text cannot hold NUL')
+  t.equal(meanwhile.body, 'sent meanwhile')
+  t.match(await bob.next(messageIn('general')), { body: 'nul \uFFFD inside' })
+  t.match(await alice.next(messageIn('general')), { body: 'sent meanwhile' })
+})
+
 t.test('an empty or blank body: room:empty-message, nothing broadcast', async (t) => {
   for (const body of ['', ' ', '   ', '\t\n', '\u00a0 \u2003', '\r\n\r\n']) {
     await expectAnswer(t, alice, { type: 'message', room_name: 'general', body }, EMPTY_MESSAGE)

@@ -114,7 +114,9 @@ export function createCommandHandler(options: CommandHandlerOptions) {
   async function message(connection: ChatConnection, name: string, text: string) {
     const room = connection.joined.get(name)
     if (!room) return connection.send(notJoined(name))
-    const body = text.trim()
+    // PostgreSQL text cannot hold NUL: stored as is, it would fail the insert of every message
+    // written with it, other senders' too.
+    const body = text.trim().replaceAll('\u0000', '\uFFFD')
     if (body === '') return connection.send(EMPTY_MESSAGE)
     if (codePoints(body) > MAX_MESSAGE_LENGTH) return connection.send(TOO_LONG)
     await writer.post({
