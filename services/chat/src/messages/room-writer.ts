@@ -104,10 +104,14 @@ export function createRoomWriter(options: RoomWriterOptions) {
             held,
           )
         } catch (error) {
-          for (const waiting of batch) waiting.reject(error)
-          // Which locks the failed statement took or released is unknown: none stays held.
+          // Which locks the failed statement took or released is unknown: none stays held, and
+          // the senders hear of the failure once the rooms are free again.
           held = []
-          await messages.unlockAll(conn)
+          try {
+            await messages.unlockAll(conn)
+          } finally {
+            for (const waiting of batch) waiting.reject(error)
+          }
           continue
         }
         held = roomIds

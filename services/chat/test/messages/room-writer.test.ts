@@ -22,6 +22,17 @@ const db = chatDb(database.db)
 const messages = createMessagesRepository(db)
 const rooms = createRoomsRepository(db)
 
+/** A writer of one instance on this test's database, as the chat service makes it. */
+const writerOn = (bus: Bus, options: { maxBatch?: number } = {}) =>
+  createRoomWriter({
+    db,
+    messages,
+    bus,
+    instanceId: 'chat-1',
+    log: { error: () => {} },
+    ...options,
+  })
+
 /** A bus whose appends of the given bodies fail, as Redis would mid-batch. */
 function flakyBus(bus: Bus, failing: Set<string>): Bus {
   return {
@@ -108,14 +119,7 @@ t.test(
       rooms.create(`long-burst-red-${process.pid}`),
       rooms.create(`long-burst-blue-${process.pid}`),
     ])
-    const writer = createRoomWriter({
-      db,
-      messages,
-      bus,
-      instanceId: 'chat-1',
-      log: { error: () => {} },
-      maxBatch: 5,
-    })
+    const writer = writerOn(bus, { maxBatch: 5 })
     const posted = Array.from({ length: 23 }, (_, i) => ({
       room: i % 3 === 0 ? blue : red,
       userId: i + 1,
@@ -203,13 +207,7 @@ t.test(
     const bus = createBus()
     t.teardown(() => bus.close())
     const room = await rooms.create(`refused-${process.pid}`)
-    const writer = createRoomWriter({
-      db,
-      messages,
-      bus,
-      instanceId: 'chat-1',
-      log: { error: () => {} },
-    })
+    const writer = writerOn(bus)
     await writer.post({ room, userId: 1, username: 'ann', body: 'first' })
     // A NUL character is not valid in PostgreSQL text: the statement fails after taking the lock.
     await t.rejects(writer.post({ room, userId: 1, username: 'ann', body: 'nul \u0000 here' }))
