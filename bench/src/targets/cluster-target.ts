@@ -9,6 +9,7 @@ import { collectGarbage, INSPECT_ARG, inspectorUrlIn } from '../inspector.js'
 import { type NamedProcess, processesNamed } from '../process-stats.js'
 import { BENCH_ROOMS, SERVER_LIMITS } from './bench-rooms.js'
 import type { BenchTarget } from './bench-target.js'
+import { builtService } from './built-service.js'
 import { createRestUsers } from './rest-users.js'
 
 export interface ClusterTargetOptions {
@@ -23,13 +24,17 @@ export interface ClusterTargetOptions {
  * The deployment's topology: auth and N chat instances as processes on one PostgreSQL (a
  * database made for the run) and one Redis (a key prefix of the run's own). Clients connect to
  * the chat instances directly, spread over them; the gateway, a relay, is not what is measured.
- * CPU counts every process of the servers, Redis and PostgreSQL (all their backends).
+ * CPU counts every process of the servers, Redis and PostgreSQL (all their backends). The
+ * services run from their builds, as their images run them.
  */
 export async function startCluster(options: ClusterTargetOptions): Promise<BenchTarget> {
+  const authMain = builtService('auth')
+  const chatMain = builtService('chat')
   const database = await createTestDatabase({ DATABASE_URL: options.databaseUrl })
   const prefix = `bench:${randomBytes(4).toString('hex')}:`
   const keys = generateSigningKeys()
   const shared = {
+    NODE_ENV: 'production',
     DATABASE_URL: database.config.url,
     REDIS_URL: options.redisUrl,
     REDIS_PREFIX: prefix,
@@ -54,7 +59,7 @@ export async function startCluster(options: ClusterTargetOptions): Promise<Bench
     await database.drop()
   }
   try {
-    const auth = await start('auth', 'services/auth/src/main.ts', {
+    const auth = await start('auth', authMain, {
       ...shared,
       JWT_PRIVATE_KEY: keys.privateKey,
     })
@@ -63,7 +68,7 @@ export async function startCluster(options: ClusterTargetOptions): Promise<Bench
     for (let i = 1; i <= (options.chatInstances ?? 2); i++) {
       const chat = await start(
         `chat-${i}`,
-        'services/chat/src/main.ts',
+        chatMain,
         { ...shared, INSTANCE_ID: `chat-${i}-${prefix}` },
         true,
       )

@@ -18,8 +18,9 @@ export interface ServiceProcess {
 }
 
 /**
- * Starts a service's `main.ts` as its own process, configured by `env` alone (on top of PATH),
- * and resolves once it listens. The caller stops it; `spawnService` does so for a test.
+ * Starts a service's `main.ts` (through tsx) or its built `main.js` (plainly, as its image runs
+ * it) as its own process, configured by `env` alone (on top of PATH), and resolves once it
+ * listens. The caller stops it; `spawnService` does so for a test.
  */
 export async function startServiceProcess(
   name: string,
@@ -28,7 +29,8 @@ export async function startServiceProcess(
   options: { timeoutMs?: number; nodeArgs?: string[] } = {},
 ): Promise<ServiceProcess> {
   const timeoutMs = options.timeoutMs ?? 30_000
-  const args = [...(options.nodeArgs ?? []), '--conditions=@finchat/source', '--import=tsx', script]
+  const fromSource = script.endsWith('.ts') ? ['--conditions=@finchat/source', '--import=tsx'] : []
+  const args = [...(options.nodeArgs ?? []), ...fromSource, script]
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
