@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream'
 import type { Session } from '@finchat/sessions'
 import type { WebSocket } from 'ws'
-import { createTokenBucket, type RateLimit } from './token-bucket.js'
+import { type RateLimit, TokenBucket } from './token-bucket.js'
 
 export interface JoinedRoom {
   id: number
@@ -24,7 +24,7 @@ export class ChatConnection {
   released?: Promise<void>
   /** The frames being handled, one after another, so a user's messages keep their order. */
   private work: Promise<void> = Promise.resolve()
-  private readonly bucket
+  private readonly bucket: TokenBucket
   private pending: (string | Buffer | Promise<string | null>)[] | null = null
   private closing = false
   private corked = false
@@ -42,7 +42,7 @@ export class ChatConnection {
     private readonly maxBufferedBytes: number,
     private readonly onSlow: (connection: ChatConnection) => void,
   ) {
-    this.bucket = createTokenBucket(rateLimit)
+    this.bucket = new TokenBucket(rateLimit)
     this.raw = (socket as unknown as { _socket: Duplex })._socket
   }
 

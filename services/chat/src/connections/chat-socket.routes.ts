@@ -54,25 +54,66 @@ export async function chatSocketRoutes(app: FastifyInstance, options: ChatSocket
     upgrades.delete(request.raw)
   }
 
+  /** A client that does not read is let go rather than have the server hold its backlog. */
+  function onSlow(slow: ChatConnection) {
+    app.log.warn({ user: slow.username }, 'closing a slow consumer')
+    slow.close(CloseCode.slowConsumer, 'slow consumer')
+    void options.release(slow)
+  }
+
+  // Frames carry no request ids: every answer, errors included, keeps the frames' order.
+  const answer = (connection: ChatConnection, frame: string) =>
+    connection.enqueue(async () => connection.send(frame))
+
+  function handleFrame(connection: ChatConnection, data: RawData, isBinary: boolean) {
+    const waitMs = connection.takeAllowance()
+    if (waitMs > 0) {
+      answer(
+        connection,
+        JSON.stringify({
+          type: 'error',
+          code: ErrorCode.rateLimited,
+          details: { retry_after_ms: waitMs },
+        }),
+      )
+      return
+    }
+    const parsed = parseClientFrame(
+      Array.isArray(data)
+        ? Buffer.concat(data)
+        : data instanceof ArrayBuffer
+          ? Buffer.from(data)
+          : data,
+      isBinary,
+    )
+    if (!parsed.ok) {
+      answer(connection, JSON.stringify(parsed.error))
+      return
+    }
+    connection.enqueue(() => commands.handle(connection, parsed.frame))
+  }
+
   async function open(socket: WebSocket, request: FastifyRequest) {
     forgetUpgrade(socket, request)
-    // The closures below live as long as the socket: they keep the logger, not the whole request
-    // (its headers and raw message), which would cost every open connection kilobytes.
-    const log = request.log
+    // The listeners below live as long as the socket and share one scope: it keeps only what
+    // they use (not the request, nor its logger, which would cost every open connection).
+    const reqId = request.id
+    let connection: ChatConnection | undefined
     // Frames may arrive while the handshake is checked: keep them, in order, for afterwards.
-    const early: [RawData, boolean][] = []
-    let onFrame = (data: RawData, isBinary: boolean) => {
-      early.push([data, isBinary])
-    }
-    socket.on('message', (data, isBinary) => onFrame(data, isBinary))
-    socket.on('error', (err) => log.debug({ err }, 'websocket error'))
+    let early: [RawData, boolean][] | undefined
+    socket.on('message', (data, isBinary) => {
+      if (connection) handleFrame(connection, data, isBinary)
+      else if (early) early.push([data, isBinary])
+      else early = [[data, isBinary]]
+    })
+    socket.on('error', (err) => app.log.debug({ reqId, err }, 'websocket error'))
 
     let auth: HandshakeResult
     try {
       auth = await options.authenticate(request)
     } catch (err) {
       // The revocation list is unreachable: not the client's fault, so no `fatal`.
-      log.warn({ err }, 'could not verify a websocket token')
+      request.log.warn({ err }, 'could not verify a websocket token')
       return socket.close(1013, 'try again later')
     }
     if (auth.kind === 'refused') return endWithFatal(socket, FatalCode.notAuthenticated)
@@ -83,59 +124,29 @@ export async function chatSocketRoutes(app: FastifyInstance, options: ChatSocket
     if (registry.byUsername(session.username) || !(await presence.claimUser(session.userId))) {
       return endWithFatal(socket, FatalCode.alreadyChatting)
     }
-    const connection = new ChatConnection(
+    const opened = new ChatConnection(
       socket,
       session,
       auth.viaToken,
       options.rateLimit,
       options.maxBufferedBytes,
-      (slow) => {
-        log.warn({ user: slow.username }, 'closing a slow consumer')
-        slow.close(CloseCode.slowConsumer, 'slow consumer')
-        void options.release(slow)
-      },
+      onSlow,
     )
     if (socket.readyState !== socket.OPEN) {
       await presence.releaseUser(session.userId)
       return
     }
-    registry.add(connection)
+    registry.add(opened)
     options.onConnectionCount(registry.size)
-    socket.on('close', () => void options.release(connection))
+    socket.on('close', () => void options.release(opened))
     socket.on('pong', () => {
-      connection.alive = true
+      opened.alive = true
     })
-    if (auth.viaToken) connection.send(MOTD)
-
-    // Frames carry no request ids: every answer, errors included, keeps the frames' order.
-    const answer = (frame: string) => connection.enqueue(async () => connection.send(frame))
-    onFrame = (data, isBinary) => {
-      const waitMs = connection.takeAllowance()
-      if (waitMs > 0) {
-        answer(
-          JSON.stringify({
-            type: 'error',
-            code: ErrorCode.rateLimited,
-            details: { retry_after_ms: waitMs },
-          }),
-        )
-        return
-      }
-      const parsed = parseClientFrame(
-        Array.isArray(data)
-          ? Buffer.concat(data)
-          : data instanceof ArrayBuffer
-            ? Buffer.from(data)
-            : data,
-        isBinary,
-      )
-      if (!parsed.ok) {
-        answer(JSON.stringify(parsed.error))
-        return
-      }
-      connection.enqueue(() => commands.handle(connection, parsed.frame))
-    }
-    for (const [data, isBinary] of early.splice(0)) onFrame(data, isBinary)
+    if (auth.viaToken) opened.send(MOTD)
+    connection = opened
+    const waiting = early ?? []
+    early = undefined
+    for (const [data, isBinary] of waiting) handleFrame(opened, data, isBinary)
   }
 
   for (const url of ['/ws/chat', '/ws/chat/']) {
