@@ -3,6 +3,7 @@ import { PGlite } from '@electric-sql/pglite'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import { PGliteDialect } from 'kysely-pglite-dialect'
 import pg from 'pg'
+import { preparingPool } from './prepared-statements.js'
 
 export interface DatabaseConfig {
   /** A PostgreSQL connection string; without one, PGlite runs in-process. */
@@ -44,7 +45,7 @@ export async function createDatabase(config: DatabaseConfig): Promise<Database> 
     // needed the connection fails on its own.
     pool.on('error', () => {})
     pool.on('connect', (client) => client.on('error', () => {}))
-    db = new Kysely({ dialect: new PostgresDialect({ pool }) })
+    db = new Kysely({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) })
     kind = 'postgres'
   } else {
     if (config.dataDir) await mkdir(config.dataDir, { recursive: true })

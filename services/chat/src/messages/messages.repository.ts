@@ -1,3 +1,4 @@
+import { prepared } from '@finchat/db'
 import { type Kysely, sql } from 'kysely'
 import { CHAT_SCHEMA, type ChatDatabase } from '../db/schema.js'
 
@@ -27,16 +28,16 @@ export interface NewMessage {
   body: string
 }
 
-const roomLocks = (roomIds: number[]) => sql.join(roomIds.map((id) => sql`${id}::int4`))
-
 export function createMessagesRepository(db: Kysely<ChatDatabase>) {
+  const table = sql.table(`${CHAT_SCHEMA}.messages`)
   return {
     /**
      * Lets go of the rooms in `release`, then takes the locks of `roomIds` (in increasing order,
      * so two writers cannot wait for each other) and stores the messages, in one statement and
      * one round trip: the locks are taken before any id is drawn, and ids increase in the order
      * given. The locks serialize each room's writers across instances until released on the
-     * same connection (or until that connection ends, should the process die).
+     * same connection (or until that connection ends, should the process die). One text for
+     * any batch (arrays as parameters), prepared: the server neither parses nor plans it again.
      */
     async lockRoomsAndInsert(
       roomIds: number[],
@@ -44,33 +45,32 @@ export function createMessagesRepository(db: Kysely<ChatDatabase>) {
       conn: Kysely<ChatDatabase>,
       release: number[] = [],
     ): Promise<StoredMessage[]> {
-      const rows = batch.map(
-        (message) =>
-          sql`(${message.roomId}::bigint, ${message.userId}::bigint, ${message.username}::text, ${message.body}::text)`,
-      )
-      const unlock =
-        release.length > 0
-          ? sql`select count(pg_advisory_unlock(${ROOM_LOCK_SPACE}, room)) from unnest(array[${roomLocks(release)}]) as room`
-          : sql`select 0`
       // Each step reads the row of the one before, which orders them: unlock, lock, insert.
-      const result = await sql<StoredMessage>`
-        with unlocked as (${unlock}),
+      const result = await prepared(sql<StoredMessage>`
+        with unlocked as (
+          select count(pg_advisory_unlock(${ROOM_LOCK_SPACE}, room)) from unnest(${release}::int4[]) as room
+        ),
         locked as (
-          select count(pg_advisory_lock(${ROOM_LOCK_SPACE}, room)) from unlocked, unnest(array[${roomLocks(roomIds)}]) as room
+          select count(pg_advisory_lock(${ROOM_LOCK_SPACE}, room)) from unlocked, unnest(${roomIds}::int4[]) as room
         )
-        insert into ${sql.table(`${CHAT_SCHEMA}.messages`)} (room_id, user_id, username, body)
+        insert into ${table} (room_id, user_id, username, body)
         select v.room_id, v.user_id, v.username, v.body
-        from locked, (values ${sql.join(rows)}) as v(room_id, user_id, username, body)
+        from locked, unnest(
+          ${batch.map((message) => message.roomId)}::int8[],
+          ${batch.map((message) => message.userId)}::int8[],
+          ${batch.map((message) => message.username)}::text[],
+          ${batch.map((message) => message.body)}::text[]
+        ) as v(room_id, user_id, username, body)
         returning id, username, body, created_at
-      `.execute(conn)
+      `).execute(conn)
       return result.rows
     },
 
     /** Lets go of the rooms' locks taken by `lockRoomsAndInsert` on the same connection. */
     async unlockRooms(roomIds: number[], conn: Kysely<ChatDatabase>) {
-      await sql`
-        select count(pg_advisory_unlock(${ROOM_LOCK_SPACE}, room)) from unnest(array[${roomLocks(roomIds)}]) as room
-      `.execute(conn)
+      await prepared(sql`
+        select count(pg_advisory_unlock(${ROOM_LOCK_SPACE}, room)) from unnest(${roomIds}::int4[]) as room
+      `).execute(conn)
     },
 
     /** Lets go of every lock the connection holds, when a failed statement left it unknown which. */

@@ -89,6 +89,32 @@ t.test(
   },
 )
 
+t.test(
+  'bodies that mean something in SQL or an array literal are stored as they were sent',
+  async (t) => {
+    const bus = createBus()
+    t.teardown(() => bus.close())
+    const room = await rooms.create(`literal-${process.pid}`)
+    const writer = writerOn(bus)
+    const bodies = [
+      'he said "hi", then {left}',
+      'back\\slash \\" and a quote\'s',
+      'NULL',
+      ' spaces kept ',
+      'émoji 🎉, ünïcödé',
+      "'); drop table chat.messages; --",
+    ]
+    await Promise.all(
+      bodies.map((body, i) => writer.post({ room, userId: i + 1, username: `user${i}`, body })),
+    )
+    const stored = (await messages.page({ roomId: room.id, limit: 100 })).reverse()
+    t.same(
+      stored.map((m) => m.body),
+      bodies,
+    )
+  },
+)
+
 /** A bus whose appends take `ms` longer to land, as a busy Redis would. */
 function slowBus(bus: Bus, ms: number): Bus {
   return {
