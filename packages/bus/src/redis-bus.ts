@@ -215,6 +215,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
       const key = prefix + stream
       const context = { stream }
       const state = { position: checkAfter(subscribeOptions.after ?? '$') }
+      const { linger } = subscribeOptions
       const runner = createBatchRunner(onBatch, logger, context)
       let verify = false
 
@@ -262,6 +263,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
           state.position = last[0]
           const { entries } = decode<T>(raw, context)
           if (entries.length > 0) await runner.run(entries)
+          if (linger && raw.length >= linger.entries) await sleep(linger.ms)
         },
         onFailure() {
           verify = true

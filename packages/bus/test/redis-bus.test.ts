@@ -87,6 +87,46 @@ if (!url) {
     t.ok(records.some((record) => record.level === 'warn' && /recreated/.test(record.msg)))
   })
 
+  t.test('a busy stream is gathered between reads; a quiet one is not held back', async (t) => {
+    const prefix = `test:bus:${randomUUID()}:`
+    const bus = createRedisBus({ url, prefix })
+    const redis = new Redis(url)
+    t.teardown(async () => {
+      await bus.close()
+      await redis.quit()
+      await deleteKeys(url, prefix)
+    })
+    const busy = createCollector<string>()
+    const quiet = createCollector<string>()
+    await bus.subscribe('events', busy.onBatch, { linger: { entries: 2, ms: 300 } }).ready
+    await bus.subscribe('events', quiet.onBatch, { linger: { entries: 10, ms: 300 } }).ready
+    // Two entries in one round trip: each subscriber's first read has them both.
+    await redis
+      .multi()
+      .xadd(`${prefix}events`, '*', 'data', '"a"')
+      .xadd(`${prefix}events`, '*', 'data', '"b"')
+      .exec()
+    await Promise.all([busy.waitFor(2), quiet.waitFor(2)])
+    for (const [i, body] of ['c', 'd', 'e'].entries()) {
+      await bus.append('events', body)
+      await quiet.waitFor(3 + i)
+    }
+    await busy.waitFor(5)
+    t.same(
+      busy.batches.map((batch) => batch.map((entry) => entry.data)),
+      [
+        ['a', 'b'],
+        ['c', 'd', 'e'],
+      ],
+      'after a read of two, what came meanwhile arrives together',
+    )
+    t.same(
+      quiet.batches.map((batch) => batch.map((entry) => entry.data)),
+      [['a', 'b'], ['c'], ['d'], ['e']],
+      'below the threshold, each entry is read as it comes',
+    )
+  })
+
   t.test('entries the bus cannot read are skipped, and acked for a group', async (t) => {
     const prefix = `test:bus:${randomUUID()}:`
     const { logger, records } = createTestLogger()
