@@ -11,7 +11,7 @@ const MAX_PREPARED = 100
 /**
  * Marks a hot statement of fixed text (variable parts as parameters, arrays included) to be
  * prepared once per connection and then only executed: PostgreSQL skips parsing and planning
- * it, which halves what a small insert costs the server (measured in docs/benchmarks.md).
+ * it, which halved what the chat's insert of a few rows costs the server (docs/benchmarks.md).
  */
 export function prepared<T>(query: RawBuilder<T>): RawBuilder<T> {
   return sql<T>`${sql.raw(MARK)}${query}`
