@@ -28,6 +28,10 @@ export interface NewMessage {
   body: string
 }
 
+/** Lets go of the rooms' locks (by room id) held on the connection; one row, their count. */
+const unlockRoomsSql = (roomIds: number[]) =>
+  sql`select count(pg_advisory_unlock(${ROOM_LOCK_SPACE}, room)) from unnest(${roomIds}::int4[]) as room`
+
 export function createMessagesRepository(db: Kysely<ChatDatabase>) {
   const table = sql.table(`${CHAT_SCHEMA}.messages`)
   return {
@@ -47,9 +51,7 @@ export function createMessagesRepository(db: Kysely<ChatDatabase>) {
     ): Promise<StoredMessage[]> {
       // Each step reads the row of the one before, which orders them: unlock, lock, insert.
       const result = await prepared(sql<StoredMessage>`
-        with unlocked as (
-          select count(pg_advisory_unlock(${ROOM_LOCK_SPACE}, room)) from unnest(${release}::int4[]) as room
-        ),
+        with unlocked as (${unlockRoomsSql(release)}),
         locked as (
           select count(pg_advisory_lock(${ROOM_LOCK_SPACE}, room)) from unlocked, unnest(${roomIds}::int4[]) as room
         )
@@ -68,9 +70,7 @@ export function createMessagesRepository(db: Kysely<ChatDatabase>) {
 
     /** Lets go of the rooms' locks taken by `lockRoomsAndInsert` on the same connection. */
     async unlockRooms(roomIds: number[], conn: Kysely<ChatDatabase>) {
-      await prepared(sql`
-        select count(pg_advisory_unlock(${ROOM_LOCK_SPACE}, room)) from unnest(${roomIds}::int4[]) as room
-      `).execute(conn)
+      await prepared(unlockRoomsSql(roomIds)).execute(conn)
     },
 
     /** Lets go of every lock the connection holds, when a failed statement left it unknown which. */
