@@ -5,7 +5,7 @@ export {
   fieldErrorsFromValidation,
 } from './error-handler.plugin.js'
 export { healthPlugin, type Readiness, type ReadinessCheck } from './health.plugin.js'
-export { loggerOptions } from './logger.js'
+export { loggerOptions, withoutSecrets } from './logger.js'
 export { metricsPlugin } from './metrics.plugin.js'
 export {
   type ApiDocsOptions,
@@ -16,4 +16,5 @@ export {
 } from './openapi.plugin.js'
 export { createServer, type ServerOptions } from './server.js'
 export { type ListenOptions, listenWithGrace } from './shutdown.js'
+export { clientAddress, parseTrustProxy, type TrustProxy } from './trust-proxy.js'
 export { DEFAULT_WEB_ROOT, type WebUiOptions, webUiPlugin } from './web-ui.plugin.js'

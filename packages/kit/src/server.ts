@@ -4,13 +4,15 @@ import { healthPlugin } from './health.plugin.js'
 import { loggerOptions } from './logger.js'
 import { metricsPlugin } from './metrics.plugin.js'
 import { openApiPlugin } from './openapi.plugin.js'
+import type { TrustProxy } from './trust-proxy.js'
 
 export interface ServerOptions {
   logLevel?: string
   /** false silences logging (tests) */
   logger?: boolean
   bodyLimit?: number
-  trustProxy?: boolean
+  /** Whose X-Forwarded-* to believe (`parseTrustProxy`); nobody's by default. */
+  trustProxy?: TrustProxy
   /** Title of the OpenAPI document at `/openapi.json`. */
   title?: string
 }

@@ -54,7 +54,8 @@ export async function startDeployment(t: Test, options: DeploymentOptions = {}) 
     ...shared,
     JWT_PRIVATE_KEY: keys.privateKey,
     PASSWORD_HASH_COST: '10',
-    TRUST_PROXY: 'true',
+    // The gateway in front sets X-Forwarded-For to the client's address.
+    TRUST_PROXY: '1',
   })
   let counter = 0
   /** A chat instance; `port` brings one back where the gateway expects it. */
@@ -76,6 +77,9 @@ export async function startDeployment(t: Test, options: DeploymentOptions = {}) 
     AUTH_URL: auth.url,
     CHAT_URLS: chats.map((chat) => chat.url).join(','),
     CHAT_CHECK_INTERVAL_MS: '200',
+    // The edge in front connects from 127.0.0.1; clients of the tests may use other loopback
+    // addresses, whose X-Forwarded-* are not believed.
+    TRUST_PROXY: '127.0.0.1',
   })
   const database = await createDatabase(testDb.config)
   t.teardown(() => database.close())

@@ -1,4 +1,10 @@
-import { ConfigError, loadConfig, resolveDataDir } from '@finchat/kit'
+import {
+  ConfigError,
+  loadConfig,
+  parseTrustProxy,
+  resolveDataDir,
+  type TrustProxy,
+} from '@finchat/kit'
 import { type Static, Type } from '@sinclair/typebox'
 
 export const AuthConfigSchema = Type.Object({
@@ -24,12 +30,16 @@ export const AuthConfigSchema = Type.Object({
   LOGIN_MAX_FAILURES_PER_USER: Type.Integer({ minimum: 1, default: 10 }),
   LOGIN_MAX_FAILURES_PER_IP: Type.Integer({ minimum: 1, default: 100 }),
   LOGIN_FAILURE_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 900 }),
-  TRUST_PROXY: Type.Boolean({ default: false }),
+  /**
+   * Whose X-Forwarded-For gives the client's address for the login limits: `false`, a number
+   * of proxies in front (1 behind the gateway), or their addresses (see `parseTrustProxy`).
+   */
+  TRUST_PROXY: Type.String({ default: 'false' }),
   /** The web UI's session cookie; the same name as chat's. */
   SESSION_COOKIE: Type.String({ default: 'finchat_session' }),
 })
 
-export type AuthConfig = Static<typeof AuthConfigSchema>
+export type AuthConfig = Static<typeof AuthConfigSchema> & { trustProxy: TrustProxy }
 
 export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig {
   const config = loadConfig(AuthConfigSchema, env)
@@ -38,5 +48,9 @@ export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig
       'invalid configuration: JWT_PRIVATE_KEY and JWT_PUBLIC_KEY are required outside development',
     )
   }
-  return { ...config, DATA_DIR: resolveDataDir(config.DATA_DIR, env) }
+  return {
+    ...config,
+    DATA_DIR: resolveDataDir(config.DATA_DIR, env),
+    trustProxy: parseTrustProxy(config.TRUST_PROXY),
+  }
 }

@@ -15,7 +15,7 @@ try {
   exitOnConfigError(error)
 }
 
-const app = await createServer({ logLevel: config.LOG_LEVEL, trustProxy: config.TRUST_PROXY })
+const app = await createServer({ logLevel: config.LOG_LEVEL, trustProxy: config.trustProxy })
 const database = await openMigratedDatabase(
   { url: config.DATABASE_URL, dataDir: join(config.DATA_DIR, 'pglite') },
   migrateAuth,

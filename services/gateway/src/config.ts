@@ -1,4 +1,10 @@
-import { ConfigError, DEFAULT_WEB_ROOT, loadConfig } from '@finchat/kit'
+import {
+  ConfigError,
+  DEFAULT_WEB_ROOT,
+  loadConfig,
+  parseTrustProxy,
+  type TrustProxy,
+} from '@finchat/kit'
 import { type Static, Type } from '@sinclair/typebox'
 
 export const GatewayConfigSchema = Type.Object({
@@ -14,11 +20,17 @@ export const GatewayConfigSchema = Type.Object({
   /** How long an upstream may take to answer an HTTP request before the client gets a 504. */
   UPSTREAM_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
   WEB_ROOT: Type.String({ default: DEFAULT_WEB_ROOT }),
-  /** Behind another proxy: take the client address from its X-Forwarded-For. */
-  TRUST_PROXY: Type.Boolean({ default: false }),
+  /**
+   * Behind the edge: whose X-Forwarded-For gives the client's address (`false`, a number of
+   * proxies in front, or their addresses; see `parseTrustProxy`).
+   */
+  TRUST_PROXY: Type.String({ default: 'false' }),
 })
 
-export type GatewayConfig = Static<typeof GatewayConfigSchema> & { chatUrls: string[] }
+export type GatewayConfig = Static<typeof GatewayConfigSchema> & {
+  chatUrls: string[]
+  trustProxy: TrustProxy
+}
 
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const config = loadConfig(GatewayConfigSchema, env)
@@ -31,5 +43,5 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       `invalid configuration: CHAT_URLS must list http://host:port addresses (${config.CHAT_URLS})`,
     )
   }
-  return { ...config, chatUrls }
+  return { ...config, chatUrls, trustProxy: parseTrustProxy(config.TRUST_PROXY) }
 }

@@ -12,7 +12,7 @@ try {
 
 const app = await createServer({
   logLevel: config.LOG_LEVEL,
-  trustProxy: config.TRUST_PROXY,
+  trustProxy: config.trustProxy,
   title: 'Financial Chat',
 })
 const chat = createUpstreamPool({
@@ -28,6 +28,7 @@ await app.register(
     chat,
     timeoutMs: config.UPSTREAM_TIMEOUT_MS,
     webRoot: config.WEB_ROOT,
+    trustProxy: config.trustProxy,
   }),
 )
 await listenWithGrace(app, {

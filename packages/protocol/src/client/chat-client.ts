@@ -19,6 +19,8 @@ export interface ChatConnectOptions {
    * so that a long-running bot or load generator does not grow without bound. Default 10 000.
    */
   maxBuffered?: number
+  /** False: the server's pings go unanswered, as from a peer that vanished (liveness tests). */
+  autoPong?: boolean
 }
 
 export interface CloseInfo {
@@ -94,6 +96,7 @@ export class ChatClient {
       headers,
       origin: options.origin,
       handshakeTimeout: options.handshakeTimeoutMs,
+      autoPong: options.autoPong ?? true,
     })
     // Built before 'open' so that frames sent right after the handshake (MOTD, fatal) are kept.
     const client = new ChatClient(socket, options.maxBuffered ?? 10_000)

@@ -27,8 +27,8 @@ interface ErrorReply {
 }
 
 /**
- * Routes to the services with @fastify/http-proxy: auth's routes to auth, room routes and
- * `/ws/chat` to a chat instance taken in turn. A service that cannot be reached gives a JSON
+ * Routes HTTP to the services with @fastify/http-proxy: auth's routes to auth, room routes to a
+ * chat instance taken in turn (websocket upgrades are `websocketRelayPlugin`'s). A service that cannot be reached gives a JSON
  * `503` (`504` when it does not answer in time), never a hang.
  */
 export async function proxyRoutes(app: FastifyInstance, options: ProxyRoutesOptions) {
@@ -84,27 +84,14 @@ export async function proxyRoutes(app: FastifyInstance, options: ProxyRoutesOpti
     preHandler: chooseChat,
     replyOptions: chatReplyOptions,
   })
+  // Plain HTTP requests only: chat answers them with a 4xx. Upgrades are the relay's.
   await app.register(proxy, {
     ...common,
     upstream: '',
-    websocket: true,
     prefix: '/ws/chat',
     rewritePrefix: '/ws/chat',
     preHandler: chooseChat,
     replyOptions: chatReplyOptions,
-    wsClientOptions: {
-      // What chat needs to authenticate the client and check its Origin, as the client sent it.
-      rewriteRequestHeaders: (_headers: object, request: FastifyRequest) =>
-        pick(forwardedHeaders(request, request.headers), [
-          'authorization',
-          'cookie',
-          'origin',
-          'user-agent',
-          'x-forwarded-for',
-          'x-forwarded-host',
-          'x-forwarded-proto',
-        ]),
-    } as object,
   })
 }
 
@@ -116,12 +103,6 @@ function forwardedHeaders(request: ProxiedRequest, headers: Record<string, unkno
     'x-forwarded-host': request.headers.host,
     'x-forwarded-proto': request.protocol,
   }
-}
-
-function pick(headers: Record<string, unknown>, names: string[]): Record<string, unknown> {
-  return Object.fromEntries(
-    names.filter((name) => headers[name] !== undefined).map((name) => [name, headers[name]]),
-  )
 }
 
 const UNREACHABLE = new Set([
