@@ -1,5 +1,9 @@
+import { execFile } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { AuthConfigSchema } from '@finchat/auth'
 import { BotConfigSchema } from '@finchat/bot'
 import { ChatConfigSchema } from '@finchat/chat'
@@ -46,6 +50,7 @@ t.test('every part of the deployment is there', async (t) => {
     'auth',
     'bot',
     'chat',
+    'edge',
     'gateway',
     'migrate',
     'postgres',
@@ -64,12 +69,64 @@ t.test('PostgreSQL and Redis: current majors, health checks, named volumes', asy
   }
 })
 
-t.test('only the gateway has a host port, so chat scales', async (t) => {
+t.test('only the edge has a host port, so chat scales behind it', async (t) => {
   for (const [name, service] of Object.entries(services)) {
-    if (name === 'gateway') t.same(service.ports, ['8000:8000'])
+    if (name === 'edge') t.same(service.ports, ['8000:8000'])
     else t.notOk(service.ports, `${name} publishes no port`)
   }
+  t.equal(services.edge?.environment?.CHAT_DNS_NAME, 'chat:8002', 'the edge finds chat by name')
+  t.equal(services.edge?.environment?.GATEWAY_ADDRESS, 'gateway:8000')
+  t.equal(services.bot?.environment?.FINBOT_HOST, 'edge:8000', 'the bot comes in as clients do')
+  // The gateway's own websocket relay, for development runs without the edge.
   t.equal(services.gateway?.environment?.CHAT_URLS, 'http://chat:8002', 'chat found by name')
+})
+
+t.test("behind the edge, each service believes one proxy's X-Forwarded-For", async (t) => {
+  // The edge sets it for the gateway, the gateway for auth; `true` would believe any client.
+  t.equal(services.gateway?.environment?.TRUST_PROXY, '1')
+  t.equal(services.auth?.environment?.TRUST_PROXY, '1')
+})
+
+t.test('the edge is HAProxy 2.6 running the config file of infra/haproxy', async (t) => {
+  const edge = services.edge as ComposeService
+  t.equal(edge.image, 'haproxy:2.6')
+  const [source, target, mode] = (edge.volumes?.[0] ?? '').split(':')
+  t.equal(source, './infra/haproxy/haproxy.cfg')
+  t.ok(existsSync(root(source as string)), 'the mounted config file exists')
+  t.equal(target, '/usr/local/etc/haproxy/haproxy.cfg', 'where the official image reads it')
+  t.equal(mode, 'ro')
+  t.same(edge.depends_on, {
+    chat: { condition: 'service_healthy' },
+    gateway: { condition: 'service_healthy' },
+  })
+  // The config reads its settings from the environment: the edge is given those and only those.
+  const config = readFileSync(root('infra/haproxy/haproxy.cfg'), 'utf8')
+  const read = new Set(
+    [...config.matchAll(/\$\{([A-Z0-9_]+)|defined\(([A-Z0-9_]+)\)/g)].map((m) => m[1] ?? m[2]),
+  )
+  for (const variable of Object.keys(edge.environment ?? {})) {
+    t.ok(read.has(variable), `the edge's config reads ${variable}`)
+  }
+  for (const required of ['EDGE_PORT', 'GATEWAY_ADDRESS']) {
+    t.ok(edge.environment?.[required], `the edge is given ${required}`)
+  }
+})
+
+t.test('the compose file follows the Compose Specification (dclint)', async (t) => {
+  // dclint validates against the specification's current JSON schema, then the rules of
+  // infra/.dclintrc; its JSON report lists both kinds of problem.
+  const require = createRequire(import.meta.url)
+  const cli = join(dirname(require.resolve('dclint/package.json')), 'bin', 'dclint.cjs')
+  const args = [cli, root('docker-compose.yml'), '-c', root('infra/.dclintrc'), '-f', 'json']
+  const { stdout } = await promisify(execFile)(process.execPath, [...args, '--color', 'false'], {
+    cwd: root('.'),
+  }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }))
+  const [report] = JSON.parse(stdout) as {
+    messages: { rule: string; type: string; line: number; message: string }[]
+  }[]
+  const problems = (report?.messages ?? []).map((m) => `${m.line}: ${m.rule}: ${m.message}`)
+  t.ok(report, 'dclint reported on docker-compose.yml')
+  t.same(problems, [], 'no schema error, no rule broken')
 })
 
 t.test('services wait for the migration, which runs once', async (t) => {
@@ -77,7 +134,7 @@ t.test('services wait for the migration, which runs once', async (t) => {
   for (const name of ['auth', 'chat']) {
     t.same(services[name]?.depends_on?.migrate, { condition: 'service_completed_successfully' })
   }
-  t.same(services.bot?.depends_on?.gateway, { condition: 'service_healthy' })
+  t.same(services.bot?.depends_on?.edge, { condition: 'service_started' })
 })
 
 t.test('every build target exists in the Dockerfile it names', async (t) => {

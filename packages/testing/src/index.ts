@@ -1,5 +1,15 @@
 export { type Deployment, type DeploymentOptions, startDeployment } from './deployment.js'
 export {
+  EDGE_CONFIG,
+  type EdgeOptions,
+  type EdgeProxy,
+  type EdgeServer,
+  haproxyAvailable,
+  haproxyBinary,
+  spawnEdge,
+  startEdge,
+} from './edge-proxy.js'
+export {
   CSV_HEADER,
   type FakeAnswer,
   type FakeRequest,
