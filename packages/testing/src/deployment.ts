@@ -5,6 +5,7 @@ import { createTestDatabase } from '@finchat/db/testing'
 import { generateSigningKeys } from '@finchat/sessions'
 import { Redis } from 'ioredis'
 import type { Test } from 'tap'
+import { type EdgeProxy, haproxyAvailable, spawnEdge } from './edge-proxy.js'
 import { type ServiceProcess, spawnService } from './service-process.js'
 
 export interface DeploymentOptions {
@@ -15,12 +16,19 @@ export interface DeploymentOptions {
   redisUrl?: string
   /** A PostgreSQL server of the test's own to make the database on (DATABASE_URL by default). */
   databaseUrl?: string
+  /**
+   * What holds port 8000: `haproxy` (the compose deployment's edge, in front of the gateway and
+   * the chat instances; the default) or `gateway` (the Node gateway alone, as in development).
+   */
+  edge?: 'haproxy' | 'gateway'
 }
 
 /**
  * The deployment compose runs, each service its own process on a fresh PostgreSQL database and
- * a Redis key prefix of its own: auth, N chat instances and the gateway in front of them. The
- * caller must have checked that DATABASE_URL and REDIS_URL are set.
+ * a Redis key prefix of its own: auth, N chat instances, the gateway, and the edge (HAProxy with
+ * compose's config) in front of them all; `url` and `wsUrl` are the edge's. The caller must
+ * have checked that DATABASE_URL and REDIS_URL are set. Without Debian's haproxy the edge is
+ * the gateway, except in CI, where that is an error: the suite must run the real path.
  */
 export async function startDeployment(t: Test, options: DeploymentOptions = {}) {
   const redisUrl = options.redisUrl ?? (process.env.REDIS_URL as string)
@@ -58,16 +66,20 @@ export async function startDeployment(t: Test, options: DeploymentOptions = {}) 
     TRUST_PROXY: '1',
   })
   let counter = 0
-  /** A chat instance; `port` brings one back where the gateway expects it. */
-  const startChat = (port = 0) => {
+  let edge: EdgeProxy | undefined
+  /** A chat instance; `port` brings one back where the gateway and the edge expect it. */
+  const startChat = async (port = 0) => {
     const id = `chat-${++counter}`
-    return spawnService(t, id, 'services/chat/src/main.ts', {
+    const chat = await spawnService(t, id, 'services/chat/src/main.ts', {
       ...shared,
       PORT: String(port),
       INSTANCE_ID: `${id}-${prefix}`,
       PRESENCE_HEARTBEAT_MS: '200',
       PRESENCE_DEAD_AFTER_MS: '1000',
     })
+    // A new address: the edge is told, as Docker's DNS would tell it of a new instance.
+    if (edge && port === 0) await edge.addChat(chat.url)
+    return chat
   }
   // One after the other: the first one migrates the schema.
   const chats: ServiceProcess[] = []
@@ -81,6 +93,19 @@ export async function startDeployment(t: Test, options: DeploymentOptions = {}) 
     // addresses, whose X-Forwarded-* are not believed.
     TRUST_PROXY: '127.0.0.1',
   })
+  if ((options.edge ?? 'haproxy') === 'haproxy') {
+    if (haproxyAvailable()) {
+      edge = await spawnEdge(t, {
+        gatewayUrl: gateway.url,
+        chatUrls: chats.map((chat) => chat.url),
+      })
+    } else if (process.env.CI) {
+      throw new Error("the deployment's edge needs Debian's haproxy (apt-get install haproxy)")
+    } else {
+      t.comment("haproxy not installed: the deployment's port 8000 is the Node gateway")
+    }
+  }
+  const url = edge?.url ?? gateway.url
   const database = await createDatabase(testDb.config)
   t.teardown(() => database.close())
   await migrateChat(database.db)
@@ -90,18 +115,22 @@ export async function startDeployment(t: Test, options: DeploymentOptions = {}) 
     auth,
     chats,
     gateway,
+    /** HAProxy in front of everything, where it runs. */
+    edge,
+    /** Port 8000 as clients meet it: the edge, or the gateway where no edge runs. */
+    url,
     prefix,
     keys,
     databaseUrl: testDb.config.url as string,
-    wsUrl: `${gateway.url.replace('http', 'ws')}/ws/chat`,
+    wsUrl: `${url.replace('http', 'ws')}/ws/chat`,
     startChat,
     async createRooms(...names: string[]) {
       for (const name of names) await rooms.create(name)
     },
-    /** The stock bot, through the gateway, reading commands from the stream. */
+    /** The stock bot, through port 8000, reading commands from the stream. */
     startBot(env: NodeJS.ProcessEnv) {
       return spawnService(t, 'bot', 'services/bot/src/main.ts', {
-        FINBOT_HOST: gateway.url,
+        FINBOT_HOST: url,
         REDIS_URL: redisUrl,
         REDIS_PREFIX: prefix,
         ...env,

@@ -1,10 +1,4 @@
-import {
-  ConfigError,
-  loadConfig,
-  parseTrustProxy,
-  resolveDataDir,
-  type TrustProxy,
-} from '@finchat/kit'
+import { ConfigError, loadConfig, parseTrustProxy, resolveDataDir } from '@finchat/kit'
 import { type Static, Type } from '@sinclair/typebox'
 
 export const AuthConfigSchema = Type.Object({
@@ -39,7 +33,7 @@ export const AuthConfigSchema = Type.Object({
   SESSION_COOKIE: Type.String({ default: 'finchat_session' }),
 })
 
-export type AuthConfig = Static<typeof AuthConfigSchema> & { trustProxy: TrustProxy }
+export type AuthConfig = Static<typeof AuthConfigSchema>
 
 export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig {
   const config = loadConfig(AuthConfigSchema, env)
@@ -48,9 +42,7 @@ export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig
       'invalid configuration: JWT_PRIVATE_KEY and JWT_PUBLIC_KEY are required outside development',
     )
   }
-  return {
-    ...config,
-    DATA_DIR: resolveDataDir(config.DATA_DIR, env),
-    trustProxy: parseTrustProxy(config.TRUST_PROXY),
-  }
+  // Refused at boot, not at the first request: `true` and what is no address fail here.
+  parseTrustProxy(config.TRUST_PROXY)
+  return { ...config, DATA_DIR: resolveDataDir(config.DATA_DIR, env) }
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { createBus } from '@finchat/bus'
 import { openMigratedDatabase } from '@finchat/db'
-import { createServer, exitOnConfigError, listenWithGrace } from '@finchat/kit'
+import { createServer, exitOnConfigError, listenWithGrace, parseTrustProxy } from '@finchat/kit'
 import { Redis } from 'ioredis'
 import { buildAuth } from './app.js'
 import { type AuthConfig, loadAuthConfig } from './config.js'
@@ -15,7 +15,10 @@ try {
   exitOnConfigError(error)
 }
 
-const app = await createServer({ logLevel: config.LOG_LEVEL, trustProxy: config.trustProxy })
+const app = await createServer({
+  logLevel: config.LOG_LEVEL,
+  trustProxy: parseTrustProxy(config.TRUST_PROXY),
+})
 const database = await openMigratedDatabase(
   { url: config.DATABASE_URL, dataDir: join(config.DATA_DIR, 'pglite') },
   migrateAuth,

@@ -10,20 +10,29 @@ import {
 import { createBus } from '@finchat/bus'
 import { chatDb, chatOptions, migrateChat } from '@finchat/chat'
 import { openMigratedDatabase } from '@finchat/db'
-import { ConfigError, createServer, exitOnConfigError, listenWithGrace } from '@finchat/kit'
+import {
+  ConfigError,
+  createServer,
+  exitOnConfigError,
+  listenWithGrace,
+  parseTrustProxy,
+  type TrustProxy,
+} from '@finchat/kit'
 import { Redis } from 'ioredis'
 import { buildStandalone } from './app.js'
 import { loadStandaloneConfig, type StandaloneConfig } from './config.js'
 import { botPassword, ensureBotAccount, seedRooms } from './first-start.js'
 
 let config: StandaloneConfig
+let trustProxy: TrustProxy
 try {
   config = loadStandaloneConfig()
+  trustProxy = parseTrustProxy(config.auth.TRUST_PROXY)
 } catch (error) {
   exitOnConfigError(error)
 }
 
-const app = await createServer({ logLevel: config.LOG_LEVEL, title: 'Financial Chat' })
+const app = await createServer({ logLevel: config.LOG_LEVEL, title: 'Financial Chat', trustProxy })
 let firstStart = false
 const database = await openMigratedDatabase(
   { url: config.DATABASE_URL, dataDir: join(config.DATA_DIR, 'pglite') },

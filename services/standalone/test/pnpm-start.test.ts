@@ -58,7 +58,8 @@ async function stop(running: Running): Promise<void> {
 }
 
 const dataDir = await mkdtemp(join(tmpdir(), 'finchat-start-'))
-t.teardown(() => rm(dataDir, { recursive: true, force: true }))
+// pnpm may exit before the node process under it has closed PGlite's files: retry a while.
+t.teardown(() => rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }))
 const stooq = await startFakeStooq(t)
 stooq.quote('aapl.us', '93.42')
 const env = { DATA_DIR: dataDir, PORT: '0', FINBOT_QUOTE_URL: stooq.url }

@@ -3,7 +3,7 @@ import { ChatClient, createApiClient } from '@finchat/protocol/client'
 import { type Deployment, PASSWORD } from '@finchat/testing'
 import type { Test } from 'tap'
 
-// What a user of the deployment does, through the gateway only: register, log in, connect.
+// What a user of the deployment does, through port 8000 only (the edge): register, log in, connect.
 
 export const needsServers = !process.env.DATABASE_URL || !process.env.REDIS_URL
 
@@ -40,11 +40,11 @@ export class FatalAnswer extends Error {
 }
 
 export function users(t: Test, deployment: Deployment) {
-  const api = createApiClient(deployment.gateway.url)
+  const api = createApiClient(deployment.url)
   const tokens = new Map<string, string>()
 
   /**
-   * Connects through the gateway, retrying while the connection itself fails (the gateway has
+   * Connects through port 8000, retrying while the connection itself fails (the edge has
    * not yet seen an instance go). A `fatal` answer is returned, not retried: tests assert on it.
    */
   async function connect(username: string, attempts = 50): Promise<ChatClient> {
@@ -68,7 +68,7 @@ export function users(t: Test, deployment: Deployment) {
   return {
     api,
     tokens,
-    /** A new user, registered and logged in through the gateway, connected. */
+    /** A new user, registered and logged in through port 8000, connected. */
     async user(username: string) {
       await api.register({ username, password: PASSWORD })
       tokens.set(username, await api.login({ username, password: PASSWORD }))

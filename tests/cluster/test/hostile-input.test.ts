@@ -173,7 +173,7 @@ t.test('hostile input against the live deployment', async (t) => {
     )
     const failures: string[] = []
     for (const request of requests) {
-      const response = await fetch(`${deployment.gateway.url}${request.path}`, {
+      const response = await fetch(`${deployment.url}${request.path}`, {
         method: request.method,
         headers: {
           'content-type': request.contentType,

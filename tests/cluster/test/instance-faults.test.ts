@@ -4,7 +4,7 @@ import t from 'tap'
 import { connectionsOn, isOwnEcho, needsServers, partedBy, users } from './cluster-story.js'
 
 // Chat instances die (SIGKILL) or stop (SIGTERM) under users in a room spread over both: what
-// the users see through the gateway, and what the history keeps.
+// the users see through port 8000 (the edge), and what the history keeps.
 
 const PARTED_WITHIN_MS = 10_000
 const names = (list: Array<{ name: string }> | undefined) => list?.map((u) => u.name)
@@ -92,7 +92,7 @@ t.test('a chat instance killed, then one stopped', async (t) => {
   )
 
   await t.test('SIGTERM: 1012, reconnection to the other instance, nothing lost', async (t) => {
-    // The killed instance comes back where the gateway expects it; then the other one stops.
+    // The killed instance comes back where the edge expects it; then the other one stops.
     await deployment.startChat(Number(new URL(first.url).port))
     // Since the kill, everyone is on the second instance.
     const leaving = [...clients]

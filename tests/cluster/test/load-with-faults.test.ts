@@ -4,7 +4,7 @@ import { startDeployment } from '@finchat/testing'
 import t from 'tap'
 import { connectionsOn, FatalAnswer, needsServers, users } from './cluster-story.js'
 
-// 200 clients in 10 rooms chat through the gateway for a minute while one chat instance is
+// 200 clients in 10 rooms chat through port 8000 (the edge) for a minute while one chat instance is
 // killed and started again. Afterwards every room's stored history should be exactly what its
 // members who stayed connected received, in the same order; nothing is received that is not
 // stored, nothing out of order, nothing stored unreceived.

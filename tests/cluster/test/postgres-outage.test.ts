@@ -38,7 +38,7 @@ t.test('PostgreSQL stopped and started under the deployment', async (t) => {
     })
     alice.send({ type: 'join', room_name: 'family' })
     t.match(await alice.next((f) => f.type === 'error', 15_000), { code: 'internal-error' })
-    const login = await fetch(`${deployment.gateway.url}/login`, {
+    const login = await fetch(`${deployment.url}/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ username: 'alice', password: PASSWORD }),

@@ -57,7 +57,7 @@ t.test('sessions across instances', async (t) => {
       t.match(await client.next(), { type: 'fatal', code: 'not-authenticated' }, chat.url)
       await client.closed
     }
-    const profile = await fetch(`${deployment.gateway.url}/profile`, {
+    const profile = await fetch(`${deployment.url}/profile`, {
       headers: { authorization: `Token ${revoked}` },
     })
     t.equal(profile.status, 401)
@@ -67,7 +67,7 @@ t.test('sessions across instances', async (t) => {
   await t.test('guessing a password gets 429 after ten failures', async (t) => {
     const statuses: number[] = []
     for (let i = 0; i < 12; i++) {
-      const response = await fetch(`${deployment.gateway.url}/login`, {
+      const response = await fetch(`${deployment.url}/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ username: 'bob', password: `guess-${i}` }),
@@ -76,7 +76,7 @@ t.test('sessions across instances', async (t) => {
     }
     t.same(statuses.slice(0, 10), Array(10).fill(400))
     t.same(statuses.slice(10), [429, 429])
-    const right = await fetch(`${deployment.gateway.url}/login`, {
+    const right = await fetch(`${deployment.url}/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ username: 'bob', password: PASSWORD }),
