@@ -1,6 +1,6 @@
-import type { ServerFrame } from '@finchat/protocol'
-import { ChatClient } from '@finchat/protocol/client'
 import * as hdr from 'hdr-histogram-js'
+import { LeanClient, type ReceivedFrame } from './lean-client.js'
+import { machineBusySeconds } from './process-stats.js'
 
 export interface FanoutOptions {
   /** Clients are spread over these, in turn. */
@@ -41,6 +41,16 @@ export interface FanoutResult {
   deliveriesPerSecond: number
   /** Milliseconds, from the send timestamp in the body to the recipient's receipt. */
   latency: LatencySummary
+  /** The load generator's own CPU seconds, from the first send to the drain's end. */
+  generatorCpuSeconds: number
+  /** The same as a fraction of one core: the window the servers' CPU is read over. */
+  generatorCpu: number
+  /** A fraction of one core again, over the sending alone (the drain is mostly idle). */
+  generatorSendingCpu: number
+  /** CPU seconds every process of the machine used over the window, the generator included. */
+  machineCpuSeconds: number
+  /** The window's wall time: from the first send to the drain's end (warm-up included). */
+  windowSeconds: number
 }
 
 /** Connected clients, joined to their rooms, that can be made to send more than once. */
@@ -53,9 +63,13 @@ export interface FanoutLoad {
 
 const SETUP_TIMEOUT_MS = 30_000
 const CLOSE_TIMEOUT_MS = 5_000
-// Due sends are worked out every tick from the elapsed time, so a late tick catches up
-// instead of the load quietly easing off when the system under test slows down.
-const TICK_MS = 1
+// Due sends are worked out every tick from the elapsed time, so a late tick catches up instead
+// of the load quietly easing off when the system under test slows down. 5 ms rather than 1: each
+// tick walks every client, and the per-client phases spread the sends over the interval anyway
+// (the send time in the body is taken when the frame is sent, not when it was due).
+const TICK_MS = 5
+/** Above this share of one core, the generator, not the target, sets the figures. */
+export const GENERATOR_SATURATED = 0.85
 
 export const now = () => performance.timeOrigin + performance.now()
 
@@ -76,6 +90,31 @@ export function latencyHistogram() {
 }
 
 /**
+ * The load generator's own CPU (every thread of this process) from its creation to `read`,
+ * and the whole machine's over the same time.
+ */
+export function generatorCpuMeter() {
+  const usage = process.cpuUsage()
+  const machine = machineBusySeconds()
+  const started = performance.now()
+  return {
+    /** CPU seconds, the same as a fraction of one core over the wall time elapsed, and the
+     * machine's CPU seconds. */
+    read() {
+      const { user, system } = process.cpuUsage(usage)
+      const seconds = (user + system) / 1e6
+      const wall = (performance.now() - started) / 1000
+      return {
+        seconds,
+        share: wall > 0 ? seconds / wall : 0,
+        machineSeconds: machineBusySeconds() - machine,
+        wallSeconds: wall,
+      }
+    },
+  }
+}
+
+/**
  * One client per token, spread over `wsUrls`, each past the MOTD and, with `roomOf`, joined to
  * its room; `batch` connect at a time. If one fails, those already connected are closed.
  */
@@ -83,26 +122,17 @@ export async function connectClients(
   wsUrls: string[],
   tokens: string[],
   options: { roomOf?: (index: number) => string; batch?: number } = {},
-): Promise<ChatClient[]> {
+): Promise<LeanClient[]> {
   const batch = options.batch ?? 50
-  const clients: ChatClient[] = []
+  const clients: LeanClient[] = []
   try {
     for (let from = 0; from < tokens.length; from += batch) {
       const settled = await Promise.allSettled(
         tokens.slice(from, from + batch).map(async (token, k) => {
           const index = from + k
-          const client = await ChatClient.connect(wsUrls[index % wsUrls.length] as string, {
-            token,
-            tokenIn: 'query',
-            handshakeTimeoutMs: SETUP_TIMEOUT_MS,
-            // Nothing reads the frames kept: keep few of them.
-            maxBuffered: 10,
-          })
+          const url = wsUrls[index % wsUrls.length] as string
+          const client = await LeanClient.connect(url, token, SETUP_TIMEOUT_MS)
           clients[index] = client
-          await client.next(
-            (f) => f.type === 'notification' && f.code === 'api-motd',
-            SETUP_TIMEOUT_MS,
-          )
           if (options.roomOf) await client.join(options.roomOf(index), SETUP_TIMEOUT_MS)
         }),
       )
@@ -117,14 +147,8 @@ export async function connectClients(
 }
 
 /** Closes every client, cutting off any whose closing handshake goes unanswered. */
-export async function closeClients(clients: ChatClient[]): Promise<void> {
-  await Promise.all(
-    clients.map(async (client) => {
-      const timer = setTimeout(() => client.socket.terminate(), CLOSE_TIMEOUT_MS)
-      await client.close()
-      clearTimeout(timer)
-    }),
-  )
+export async function closeClients(clients: LeanClient[]): Promise<void> {
+  await Promise.all(clients.map((client) => client.close(CLOSE_TIMEOUT_MS)))
 }
 
 /** Connects N rooms × C clients, client i to `room-(i mod N)`, ready to send. */
@@ -133,63 +157,76 @@ export async function connectFanout(options: FanoutOptions): Promise<FanoutLoad>
   if (options.tokens.length < count) throw new Error(`${count} tokens needed`)
   const roomOf = (index: number) => `room-${index % options.rooms}`
   const clients = await connectClients(options.wsUrls, options.tokens.slice(0, count), { roomOf })
+  // Each client's message frame up to the body's opening quote, serialized once: the frame sent
+  // is JSON.stringify({ type, room_name, body: String(sentAt) }), without a serialization each.
+  const framePrefixes = clients.map((_, index) => {
+    const frame = JSON.stringify({ type: 'message', room_name: roomOf(index), body: '' })
+    return frame.slice(0, -'"}'.length)
+  })
   let lost = 0
-  let measuring: { frame(frame: ServerFrame): void; lost(): void } | undefined
+  let lostWhileMeasuring: (() => void) | undefined
   for (const client of clients) {
-    client.onFrame((frame) => measuring?.frame(frame))
     void client.closed.then(() => {
       lost++
-      measuring?.lost()
+      lostWhileMeasuring?.()
     })
   }
 
   async function run(run: FanoutRun): Promise<FanoutResult> {
     const histogram = latencyHistogram()
+    const generator = generatorCpuMeter()
     const started = now()
     const from = started + (run.warmupMs ?? 0)
     const until = from + run.durationMs
-    const counted = (sentAt: number) => sentAt >= from && sentAt < until
     let sent = 0
     let deliveries = 0
     let errors = 0
-    measuring = {
-      frame(frame) {
-        if (frame.type === 'error') errors++
-        if (frame.type !== 'room:notification' || frame.code !== 'message') return
+    // The receive path: every frame is parsed (by the client), none validated; a delivery is a
+    // message notification whose body, the send time, falls in the window.
+    const onFrame = (frame: ReceivedFrame) => {
+      if (frame.type === 'room:notification') {
+        if (frame.code !== 'message') return
         const sentAt = Number(frame.body)
-        if (!counted(sentAt)) return
+        if (sentAt < from || sentAt >= until) return
         deliveries++
         histogram.record(now() - sentAt)
-      },
-      lost() {
+      } else if (frame.type === 'error') {
         errors++
-      },
+      }
     }
-    // Each client gets its own phase, so that sends are spread over the interval, not in lockstep.
-    const phases = clients.map(() => Math.random())
-    const sentBy = clients.map(() => 0)
+    for (const client of clients) client.onFrame = onFrame
+    lostWhileMeasuring = () => {
+      errors++
+    }
+    // Client i sends its k-th message (k = 1, 2, …) at started + (k − phase_i) / rate: each its
+    // own phase, so that sends are spread over the interval, not in lockstep.
+    const intervalMs = 1000 / run.ratePerClient
+    const nextAt = new Float64Array(clients.length)
+    for (let i = 0; i < clients.length; i++) nextAt[i] = started + (1 - Math.random()) * intervalMs
+    let sendingCpu = generator.read()
     await new Promise<void>((resolve) => {
       const ticker = setInterval(() => {
         const tick = now()
         if (tick >= until) {
           clearInterval(ticker)
+          sendingCpu = generator.read()
           resolve()
           return
         }
-        const elapsed = (tick - started) / 1000
-        for (const [index, client] of clients.entries()) {
-          const due = Math.floor(elapsed * run.ratePerClient + (phases[index] as number))
-          while ((sentBy[index] as number) < due) {
+        for (let i = 0; i < clients.length; i++) {
+          while ((nextAt[i] as number) <= tick) {
             const sentAt = now()
-            client.send({ type: 'message', room_name: roomOf(index), body: String(sentAt) })
-            sentBy[index] = (sentBy[index] as number) + 1
-            if (counted(sentAt)) sent++
+            ;(clients[i] as LeanClient).send(`${framePrefixes[i]}${sentAt}"}`)
+            nextAt[i] = (nextAt[i] as number) + intervalMs
+            if (sentAt >= from && sentAt < until) sent++
           }
         }
       }, TICK_MS)
     })
     await sleep(run.drainMs ?? 2000)
-    measuring = undefined
+    for (const client of clients) client.onFrame = undefined
+    lostWhileMeasuring = undefined
+    const cpu = generator.read()
     const seconds = run.durationMs / 1000
     return {
       clients: count,
@@ -200,6 +237,11 @@ export async function connectFanout(options: FanoutOptions): Promise<FanoutLoad>
       sentPerSecond: sent / seconds,
       deliveriesPerSecond: deliveries / seconds,
       latency: histogram.summary(),
+      generatorCpuSeconds: cpu.seconds,
+      generatorCpu: cpu.share,
+      generatorSendingCpu: sendingCpu.share,
+      machineCpuSeconds: cpu.machineSeconds,
+      windowSeconds: cpu.wallSeconds,
     }
   }
 

@@ -15,6 +15,22 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * CPU seconds every core of the machine has spent busy since boot (user, nice, system, irq,
+ * softirq, steal), from /proc/stat: over a window, minus what the measured processes used, it
+ * says how much else ran meanwhile (other work on a shared machine blurs every figure).
+ */
+export function machineBusySeconds(): number {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]?.split(/\s+/) ?? []
+    // cpu user nice system idle iowait irq softirq steal …
+    const busy = [1, 2, 3, 6, 7, 8].reduce((total, index) => total + Number(fields[index] ?? 0), 0)
+    return busy / TICKS_PER_SECOND
+  } catch {
+    return 0
+  }
+}
+
 /** Peak resident set of a process, in MiB (VmHWM). */
 export function peakRssMiB(pid: number): number {
   return statusMiB(pid, 'VmHWM')

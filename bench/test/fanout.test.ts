@@ -22,6 +22,9 @@ t.test('every message reaches every member of its room, and is timed', async (t)
   t.equal(result.errors, 0)
   t.ok(result.latency.p50 > 0 && result.latency.p50 <= result.latency.p99)
   t.ok(result.latency.p99 <= result.latency.max)
+  t.ok(result.generatorCpuSeconds > 0, 'the generator reports its own CPU')
+  t.ok(result.generatorCpu > 0 && result.generatorCpu < 4, 'as a fraction of one core')
+  t.ok(result.windowSeconds >= 1.5, 'over the sending and the drain')
 })
 
 t.test('only messages sent in the measured window are counted', async (t) => {

@@ -16,6 +16,11 @@ export interface FanoutModeResult extends FanoutResult {
   /** The same, per process name (PostgreSQL's backends together under `postgres`). */
   cpuSecondsByProcess: Record<string, number>
   cpuMicrosPerDelivery: number
+  /**
+   * CPU seconds of everything else on the machine over the window: neither the target's nor the
+   * generator's (other work on a shared machine, the kernel's own threads). Near 0 in a clean run.
+   */
+  otherCpuSeconds: number
   /** The largest peak resident set among the chat server processes during the run. */
   peakRssMiB: number
 }
@@ -28,7 +33,9 @@ export async function fanoutMode(
   const tokens = await target.tokens(options.rooms * options.clientsPerRoom)
   const load = await connectFanout({ ...options, wsUrls: target.wsUrls, tokens })
   try {
-    // Connecting and joining are not what is measured: the meters start with the sending.
+    // Connecting and joining are not what is measured: the meters start with the sending. The
+    // generator's own CPU is read by `run` over the same window, from its first to its last
+    // instruction, which the meter here brackets.
     for (const pid of target.serverPids) resetPeakRss(pid)
     const meter = cpuMeter(() => target.cpuProcesses())
     meter.start()
@@ -39,6 +46,10 @@ export async function fanoutMode(
       cpuSeconds: cpu.total,
       cpuSecondsByProcess: cpu.byProcess,
       cpuMicrosPerDelivery: (cpu.total * 1e6) / Math.max(1, result.deliveries),
+      otherCpuSeconds: Math.max(
+        0,
+        result.machineCpuSeconds - cpu.total - result.generatorCpuSeconds,
+      ),
       peakRssMiB: Math.max(...target.serverPids.map(peakRssMiB)),
     }
   } finally {

@@ -10,6 +10,13 @@ export interface IdleOptions {
   /** Wait before each RSS reading and after closing, for the servers to finish what
    * connecting (or leaving) set off. */
   settleMs?: number
+  /**
+   * The chat processes already held as many connections, and dropped them, in an earlier run
+   * (a cluster path measured after another over the same processes): they then grow into
+   * memory freed before (RSS, and heap structures that keep their size), so their figures are
+   * read but flagged (`chatsReused`); the edge's in front is fresh.
+   */
+  chatsReused?: boolean
 }
 
 export interface IdleResult {
@@ -23,6 +30,15 @@ export interface IdleResult {
   heapBeforeMiB: number
   heapAfterMiB: number
   heapKibPerConnection: number
+  /** See `IdleOptions.chatsReused`: the chats' figures above are then not per connection. */
+  chatsReused: boolean
+  /** The process in front of the chats (haproxy, the gateway), if any: its own RSS. */
+  edge?: {
+    name: string
+    rssBeforeMiB: number
+    rssAfterMiB: number
+    kibPerConnection: number
+  }
 }
 
 /** What idle authenticated connections, each joined to a room, cost the servers in memory. */
@@ -34,10 +50,15 @@ export async function idleConnections(
   const tokens = await target.tokens(options.connections)
   // Read after a full collection, so that what is counted is what the connections keep alive,
   // not what a process had yet to collect (its start's garbage, or that of connecting).
+  const { edge } = target
   const memory = async () => {
-    const heap = await target.collectGarbage()
+    const [heap] = await Promise.all([target.collectGarbage(), edge?.collectGarbage?.()])
     await sleep(settleMs / 4)
-    return { heap, rss: target.serverPids.reduce((total, pid) => total + rssMiB(pid), 0) }
+    return {
+      heap,
+      rss: target.serverPids.reduce((total, pid) => total + rssMiB(pid), 0),
+      edgeRss: edge ? rssMiB(edge.pid) : 0,
+    }
   }
   await sleep(settleMs)
   const before = await memory()
@@ -57,6 +78,15 @@ export async function idleConnections(
       heapBeforeMiB: before.heap,
       heapAfterMiB: after.heap,
       heapKibPerConnection: perConnection(after.heap - before.heap),
+      chatsReused: options.chatsReused ?? false,
+      ...(edge && {
+        edge: {
+          name: edge.name,
+          rssBeforeMiB: before.edgeRss,
+          rssAfterMiB: after.edgeRss,
+          kibPerConnection: perConnection(after.edgeRss - before.edgeRss),
+        },
+      }),
     }
   } finally {
     await closeClients(clients)

@@ -1,5 +1,4 @@
 import { HISTORY_PAGE_SIZE } from '@finchat/protocol'
-import type { ChatClient } from '@finchat/protocol/client'
 import {
   closeClients,
   connectClients,
@@ -10,6 +9,7 @@ import {
   now,
   sleep,
 } from '../fanout.js'
+import type { LeanClient } from '../lean-client.js'
 import type { BenchTarget } from '../targets/bench-target.js'
 
 export interface JoinStormOptions {
@@ -52,7 +52,7 @@ export async function joinStorm(
   const warmupMs =
     (HISTORY_PAGE_SIZE / (options.clientsPerRoom * options.ratePerClient)) * 1000 + 1000
   const load = await connectFanout({ ...options, wsUrls: target.wsUrls, tokens })
-  let joiners: ChatClient[] = []
+  let joiners: LeanClient[] = []
   try {
     joiners = await connectClients(target.wsUrls, tokens.slice(count))
     const fanout = load.run({ ...options, warmupMs })
@@ -68,7 +68,7 @@ export async function joinStorm(
 }
 
 async function joinRepeatedly(
-  joiners: ChatClient[],
+  joiners: LeanClient[],
   options: { rooms: number; joinIntervalMs?: number; until: number },
 ) {
   const interval = options.joinIntervalMs ?? 100
@@ -95,7 +95,7 @@ async function joinRepeatedly(
           failedJoins++
         }
         // The server handles a connection's frames in order, so the next join finds it parted.
-        client.send({ type: 'part', room_name: room })
+        client.send(JSON.stringify({ type: 'part', room_name: room }))
         await sleep(started + interval - now())
       }
     }),

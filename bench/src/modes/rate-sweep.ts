@@ -1,4 +1,5 @@
-import { connectFanout, type FanoutLoad } from '../fanout.js'
+import { connectFanout, type FanoutLoad, GENERATOR_SATURATED } from '../fanout.js'
+import { cpuMeter } from '../process-stats.js'
 import type { BenchTarget } from '../targets/bench-target.js'
 
 export interface RateSweepOptions {
@@ -22,6 +23,14 @@ export interface SweepStep {
   p99: number
   loss: number
   errors: number
+  /** The load generator's CPU, a fraction of one core, over the step (send and drain). */
+  generatorCpu: number
+  /** The same over the sending alone: above `GENERATOR_SATURATED`, the step measured it. */
+  generatorSendingCpu: number
+  /** CPU of the target's processes over the step, a fraction of one core. */
+  targetCpu: number
+  /** CPU of everything else on the machine, likewise: near 0 unless other work ran meanwhile. */
+  otherCpu: number
 }
 
 export interface RateSweepResult {
@@ -30,6 +39,15 @@ export interface RateSweepResult {
   /** Measured at that rate. */
   deliveriesPerSecond: number
   p99: number
+  /** The load generator's CPU at that rate, a fraction of one core (0 if none passed). */
+  generatorCpu: number
+  /** Everything else's on the machine at that rate, likewise. */
+  otherCpu: number
+  /**
+   * The lowest rate tried at which the generator was saturated while sending: from there on,
+   * a step's outcome is the generator's, not the target's.
+   */
+  generatorSaturatedAt?: number
   steps: SweepStep[]
 }
 
@@ -49,11 +67,14 @@ export async function rateSweep(
 
   async function step(ratePerClient: number): Promise<SweepStep> {
     load ??= await connectFanout({ ...options, wsUrls: target.wsUrls, tokens })
+    const meter = cpuMeter(() => target.cpuProcesses())
+    meter.start()
     const result = await load.run({
       ratePerClient,
       durationMs: options.durationMs,
       drainMs: options.drainMs ?? 500,
     })
+    const targetSeconds = meter.stop().total
     // A step in which nothing was sent proves nothing.
     const passed =
       result.sent > 0 && result.latency.p99 < limit && result.loss === 0 && result.errors === 0
@@ -70,6 +91,12 @@ export async function rateSweep(
       p99: result.latency.p99,
       loss: result.loss,
       errors: result.errors,
+      generatorCpu: result.generatorCpu,
+      generatorSendingCpu: result.generatorSendingCpu,
+      targetCpu: targetSeconds / result.windowSeconds,
+      otherCpu:
+        Math.max(0, result.machineCpuSeconds - targetSeconds - result.generatorCpuSeconds) /
+        result.windowSeconds,
     }
     steps.push(outcome)
     options.onStep?.(outcome)
@@ -99,6 +126,14 @@ export async function rateSweep(
       ratePerClient: best?.ratePerClient ?? 0,
       deliveriesPerSecond: best?.deliveriesPerSecond ?? 0,
       p99: best?.p99 ?? 0,
+      generatorCpu: best?.generatorCpu ?? 0,
+      otherCpu: best?.otherCpu ?? 0,
+      generatorSaturatedAt: steps
+        .filter((step) => step.generatorSendingCpu > GENERATOR_SATURATED)
+        .reduce<number | undefined>(
+          (lowest, step) => Math.min(lowest ?? step.ratePerClient, step.ratePerClient),
+          undefined,
+        ),
       steps,
     }
   } finally {

@@ -8,6 +8,11 @@ export interface BenchTarget {
   /** The chat server processes themselves (their RSS per connection is reported). */
   serverPids: number[]
   /**
+   * The process between the clients and the chat instances, if any (the edge's haproxy, the
+   * Node gateway): its CPU is in `cpuProcesses`, and its RSS per connection is reported too.
+   */
+  edge?: EdgeProcess
+  /**
    * Every process whose CPU counts as the server's: the chat servers, and auth, Redis and
    * PostgreSQL where the target uses them.
    */
@@ -22,5 +27,13 @@ export interface BenchTarget {
    * baseline, plain names). The same users come back on a later call, plus new ones if needed.
    */
   tokens(count: number): Promise<string[]>
+  /** Stops it; targets that share their processes share the stop, which runs once. */
   stop(): Promise<void>
+}
+
+export interface EdgeProcess {
+  name: string
+  pid: number
+  /** A full garbage collection before its RSS is read, for a Node.js process. */
+  collectGarbage?(): Promise<unknown>
 }
