@@ -1,17 +1,34 @@
 import { once } from 'node:events'
 import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { WebSocket, WebSocketServer } from 'ws'
 
 /**
  * The ceiling every figure is compared with: one process, rooms in memory, connect (token in
  * the query, not checked), join and message broadcast, nothing stored. Each event is
- * serialized once per variant (`you` true or false) and the same bytes go to every recipient.
+ * serialized once per variant (`you` true or false) and the same bytes go to every recipient,
+ * and what one turn of the event loop sends a recipient goes out in one write, as chat does
+ * (cork, then uncork once the turn's reads are handled): a server that wrote each frame on its
+ * own would be measuring the kernel's per-call cost, not what a server must do.
  */
 export async function startBaselineServer(port = 0) {
   const rooms = new Map<string, Set<WebSocket>>()
   const names = new WeakMap<WebSocket, string>()
   let nextId = 0
+  const corked = new Set<Socket>()
+  const uncorkAll = () => {
+    for (const raw of corked) raw.uncork()
+    corked.clear()
+  }
+  const sendInTurn = (member: WebSocket, data: string) => {
+    const raw = (member as unknown as { _socket: Socket })._socket
+    if (!corked.has(raw)) {
+      if (corked.size === 0) setImmediate(uncorkAll)
+      corked.add(raw)
+      raw.cork()
+    }
+    member.send(data)
+  }
   const server = createServer((_req, res) => res.writeHead(404).end())
   const wss = new WebSocketServer({ server, path: '/ws/chat' })
   wss.on('connection', (socket, request) => {
@@ -58,7 +75,8 @@ export async function startBaselineServer(port = 0) {
         const mine = JSON.stringify({ ...event, you: true })
         const theirs = JSON.stringify({ ...event, you: false })
         for (const member of members) {
-          if (member.readyState === WebSocket.OPEN) member.send(member === socket ? mine : theirs)
+          if (member.readyState === WebSocket.OPEN)
+            sendInTurn(member, member === socket ? mine : theirs)
         }
       }
     })
