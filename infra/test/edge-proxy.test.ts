@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, connect as netConnect } from 'node:net'
 import { join } from 'node:path'
 import {
   EDGE_CONFIG,
@@ -208,11 +208,16 @@ function stories() {
     t.equal(response.status, 200)
     await response.text()
 
-    // A tunnel is logged when it ends, a request when it is answered.
-    const wsLine = await edge.waitForLog(/chat\/chat-\d+ .* GET "\/ws\/chat" /)
-    const httpLine = await edge.waitForLog(/gateway\/gateway .* GET "\/rooms" /)
-    t.match(wsLine, / 101 /, 'the upgrade is logged with its status, its path without the query')
+    // A tunnel is logged when it ends, by the tcp frontend: no request line at all. A request
+    // is logged when it is answered, by the http frontend: its path without the query.
+    const wsLine = await edge.waitForLog(/ public chat\/chat-\d+ /)
+    const httpLine = await edge.waitForLog(/ http gateway\/gateway .* GET "\/rooms" /)
+    t.notMatch(wsLine, /GET|\/ws\/chat/, 'the tunnel is logged with its instance, no URL')
     t.match(httpLine, / 200 /)
+    t.notOk(
+      edge.logs.some((line) => / public to_http\//.test(line)),
+      'an HTTP connection is logged once, by the http frontend',
+    )
     t.same(
       edge.logs.filter((line) => /secret|token=/.test(line)),
       [],
@@ -239,10 +244,19 @@ function stories() {
     t.equal(seen.headers['x-forwarded-host'], `127.0.0.1:${edge.port}`, 'the Host it asked for')
     t.notOk(seen.headers.forwarded, 'no Forwarded header')
 
-    await greeting(t, `${edge.wsUrl}?token=secret`).then(({ socket }) => close(socket))
+    // A websocket is a TCP tunnel: the edge does not rewrite its handshake, so chat gets the
+    // headers as the client wrote them, lies included, and the edge's address as its peer.
+    // Chat believes no X-Forwarded-* for the client's address (no trustProxy), so nothing is
+    // lost: it never used them.
+    const { socket } = await new Promise<{ socket: WebSocket }>((resolve, reject) => {
+      const ws = new WebSocket(`${edge.wsUrl}?token=secret`, { headers: lies })
+      ws.once('message', () => resolve({ socket: ws }))
+      ws.once('error', reject)
+    })
+    await close(socket)
     const upgrade = chat.upgrades[0]?.headers ?? {}
-    t.equal(upgrade['x-forwarded-for'], '127.0.0.1', 'chat sees the real client too')
-    t.equal(upgrade['x-forwarded-proto'], 'http')
+    t.equal(upgrade['x-forwarded-for'], '6.6.6.6', 'the handshake reaches chat as sent')
+    t.equal(upgrade.forwarded, 'for=6.6.6.6')
   })
 
   t.test(
@@ -312,22 +326,25 @@ function stories() {
       t.notOk('dropped' in next, 'never upgraded and then dropped')
       if ('socket' in next) await close(next.socket)
       // The log's retries field (…/%rc): "+1" is one retry, redispatched to another server.
-      const line = await edge.waitForLog(/\/\+[1-9]\d* \d+\/\d+ GET "\/ws\/chat" /)
-      t.match(line, /chat\/chat-\d+ .* 101 /, 'refused by the dead one, retried elsewhere')
+      const line = await edge.waitForLog(/ public chat\/chat-\d+ .*\/\+[1-9]\d* \d+\/\d+$/)
+      t.ok(line, 'refused by the dead one, retried elsewhere')
 
-      // Then the other one dies too: refused before any upgrade, as JSON.
+      // Then the other one dies too, before any check noticed: every connect is refused, and a
+      // tunnel has no answer of its own to give (HTTP mode answered a JSON 503 here): the
+      // connection is closed before any upgrade, never upgraded and then dropped.
       busy.kill()
       await once(settled.socket, 'close')
-      const none = await connect(edge.wsUrl)
-      t.match(none, { status: 503 }, 'no instance left: 503, not an upgrade')
-      t.same(JSON.parse((none as { body: string }).body), {
-        detail: 'no chat instance is available',
-      })
+      const none = await connect(edge.wsUrl).catch((error: Error) => ({ error: error.message }))
+      t.match(none, { error: /socket hang up|ECONNRESET/ }, 'no instance left: closed, no upgrade')
 
+      // Once the edge has seen them down, the HTTP side answers, in JSON.
       for (const stub of [first, second])
         await edge.waitForChat(stub.url, (s) => s.status === 'DOWN')
       const later = await connect(edge.wsUrl)
-      t.match(later, { status: 503 }, 'both seen down: still a 503 before any upgrade')
+      t.match(later, { status: 503 }, 'both seen down: a 503 before any upgrade')
+      t.same(JSON.parse((later as { body: string }).body), {
+        detail: 'no chat instance is available',
+      })
     },
   )
 
@@ -363,7 +380,7 @@ function stories() {
   })
 
   t.test(
-    'an instance that has begun to stop refuses a handshake: the other takes it',
+    'an instance that has begun to stop refuses a handshake: 503 before any upgrade',
     async (t) => {
       const gateway = await gatewayStub(t)
       const first = await chatStub(t, 'chat-a')
@@ -373,20 +390,57 @@ function stories() {
         chatUrls: [first.url, second.url],
       })
 
-      // Its /readyz still says ready (the edge has not checked since), but it answers 503.
+      // Its /readyz still says ready (the edge has not checked since), but it answers 503. The
+      // edge only joins bytes, it reads no answer: no retry elsewhere (HTTP mode's L7 retry),
+      // the client gets that 503 itself, before any upgrade, and may try again. Never a 101
+      // and then a drop.
       const settled = await greeting(t, edge.wsUrl)
       const [busy, idle] = settled.greeting.endsWith('chat-a') ? [first, second] : [second, first]
       idle.upgradeStatus = 503
       const next = await connect(edge.wsUrl)
-      t.match(next, { status: 101, greeting: `hello from ${busy.name}` }, 'retried on the other')
-      if ('socket' in next) await close(next.socket)
-      await edge.waitForLog(/\/\+[1-9]\d* \d+\/\d+ GET "\/ws\/chat" /)
+      t.match(next, { status: 503 }, 'the stopping instance refuses it: 503, not an upgrade')
+      t.notOk('dropped' in next, 'never upgraded and then dropped')
+      t.equal(busy.upgrades.length, 1, 'the other instance kept its own client only')
 
-      busy.upgradeStatus = 503
-      const none = await connect(edge.wsUrl)
-      t.match(none, { status: 503 }, 'both stopping: the client is refused, never upgraded')
+      // Once its checks fail too, the edge stops sending it anyone.
+      idle.readyStatus = 503
+      await edge.waitForChat(idle.url, (s) => s.status === 'DOWN')
+      const after = await connect(edge.wsUrl)
+      t.match(after, { status: 101, greeting: `hello from ${busy.name}` }, 'then the other one')
+      if ('socket' in after) await close(after.socket)
     },
   )
+
+  t.test('a websocket on a keep-alive connection that began with a request', async (t) => {
+    const gateway = await gatewayStub(t)
+    const chat = await chatStub(t, 'chat-a')
+    const edge = await spawnEdge(t, { gatewayUrl: gateway.url, chatUrls: [chat.url] })
+
+    // The connection was routed to the HTTP side by its first request; its upgrade still
+    // reaches chat (through the relay), upgraded by it.
+    const socket = netConnect(edge.port, '127.0.0.1')
+    socket.setEncoding('utf8')
+    let received = ''
+    socket.on('data', (chunk) => {
+      received += chunk
+    })
+    const until = async (pattern: RegExp) => {
+      while (!pattern.test(received)) await once(socket, 'data')
+    }
+    socket.write('GET /rooms HTTP/1.1\r\nHost: edge\r\n\r\n')
+    await until(/"by":"gateway"/)
+    t.match(received, /^HTTP\/1\.1 200/, 'the first request is served by the gateway')
+    received = ''
+    socket.write(
+      'GET /ws/chat?token=secret HTTP/1.1\r\nHost: edge\r\nConnection: Upgrade\r\n' +
+        'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    )
+    await until(/hello from chat-a/)
+    t.match(received, /^HTTP\/1\.1 101/, 'upgraded by chat on the same connection')
+    t.equal(chat.upgrades[0]?.url, '/ws/chat?token=secret')
+    socket.destroy()
+  })
 
   t.test('instances are added and removed at run time', async (t) => {
     const gateway = await gatewayStub(t)

@@ -164,6 +164,7 @@ async function launch(binary: string, port: number, options: EdgeOptions): Promi
       EDGE_HOST: '127.0.0.1',
       GATEWAY_ADDRESS: await serverAddress(options.gatewayUrl),
       EDGE_RUNTIME_SOCKET: socketPath,
+      ...(process.env.EDGE_THREADS ? { EDGE_THREADS: process.env.EDGE_THREADS } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
