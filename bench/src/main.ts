@@ -198,6 +198,16 @@ const generatorColumn = <R>(share: (result: R) => number): Column<R> => ({
   digits: 0,
   ratio: false,
 })
+/** A figure of the chat processes: none for a path measured after another over the same ones. */
+const chatsColumn = (
+  name: string,
+  value: (result: IdleResult) => number,
+  digits: number,
+): Column<IdleResult> => ({
+  name,
+  pick: (r) => (r.chatsReused ? undefined : value(r)),
+  digits,
+})
 /** The generator's CPU while sending (the drain idles) says whether it was the bottleneck. */
 const saturated = (sendingShare: number, what: string) =>
   sendingShare > GENERATOR_SATURATED
@@ -314,36 +324,12 @@ const modes: { [M in Mode]: ModeSpec<ModeResults[M]> } = {
       `chats ${r.kibPerConnection.toFixed(1)} KiB RSS, ${r.heapKibPerConnection.toFixed(2)} KiB heap per connection${r.chatsReused ? ' (into memory freed by an earlier path)' : ''}${r.edge ? `; ${r.edge.name} ${r.edge.rssBeforeMiB.toFixed(1)} → ${r.edge.rssAfterMiB.toFixed(1)} MiB, ${r.edge.kibPerConnection.toFixed(1)} KiB per connection` : ''}`,
     warning: () => undefined,
     columns: [
-      {
-        name: 'RSS before MiB',
-        pick: (r) => (r.chatsReused ? undefined : r.rssBeforeMiB),
-        digits: 0,
-      },
-      {
-        name: 'RSS after MiB',
-        pick: (r) => (r.chatsReused ? undefined : r.rssAfterMiB),
-        digits: 0,
-      },
-      {
-        name: 'KiB/connection',
-        pick: (r) => (r.chatsReused ? undefined : r.kibPerConnection),
-        digits: 1,
-      },
-      {
-        name: 'heap before MiB',
-        pick: (r) => (r.chatsReused ? undefined : r.heapBeforeMiB),
-        digits: 1,
-      },
-      {
-        name: 'heap after MiB',
-        pick: (r) => (r.chatsReused ? undefined : r.heapAfterMiB),
-        digits: 1,
-      },
-      {
-        name: 'heap KiB/connection',
-        pick: (r) => (r.chatsReused ? undefined : r.heapKibPerConnection),
-        digits: 2,
-      },
+      chatsColumn('RSS before MiB', (r) => r.rssBeforeMiB, 0),
+      chatsColumn('RSS after MiB', (r) => r.rssAfterMiB, 0),
+      chatsColumn('KiB/connection', (r) => r.kibPerConnection, 1),
+      chatsColumn('heap before MiB', (r) => r.heapBeforeMiB, 1),
+      chatsColumn('heap after MiB', (r) => r.heapAfterMiB, 1),
+      chatsColumn('heap KiB/connection', (r) => r.heapKibPerConnection, 2),
       { name: 'edge RSS before MiB', pick: (r) => r.edge?.rssBeforeMiB, digits: 1 },
       { name: 'edge RSS after MiB', pick: (r) => r.edge?.rssAfterMiB, digits: 1 },
       { name: 'edge KiB/connection', pick: (r) => r.edge?.kibPerConnection, digits: 1 },
