@@ -99,6 +99,20 @@ type Answer =
   | { status: 101; dropped: true }
   | { status: number; body: string }
 
+/** A gateway stub and a chat stub per name, with the edge in front of them all. */
+async function edgeBefore<Names extends string[]>(t: Test, ...names: Names) {
+  const gateway = await gatewayStub(t)
+  const stubs: ChatStub[] = []
+  for (const name of names) stubs.push(await chatStub(t, name))
+  // One stub per name, in order: typed as such, so that destructuring needs no checks.
+  const chats = stubs as { [K in keyof Names]: ChatStub }
+  const edge = await spawnEdge(t, {
+    gatewayUrl: gateway.url,
+    chatUrls: stubs.map((chat) => chat.url),
+  })
+  return { gateway, chats, edge }
+}
+
 /** Opens a websocket as a client does, and says what it got: a greeting, a drop, or a refusal. */
 function connect(url: string, headers: Record<string, string> = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
@@ -173,9 +187,11 @@ function stories() {
   })
 
   t.test('a websocket goes through to a chat instance, bytes both ways', async (t) => {
-    const gateway = await gatewayStub(t)
-    const chat = await chatStub(t, 'chat-a')
-    const edge = await spawnEdge(t, { gatewayUrl: gateway.url, chatUrls: [chat.url] })
+    const {
+      gateway,
+      chats: [chat],
+      edge,
+    } = await edgeBefore(t, 'chat-a')
 
     const { socket, greeting: hello } = await greeting(t, `${edge.wsUrl}?token=secret`)
     t.equal(hello, 'hello from chat-a', 'the chat instance speaks first, through the edge')
@@ -198,9 +214,7 @@ function stories() {
   })
 
   t.test('the access log never holds a query string (no token in any line)', async (t) => {
-    const gateway = await gatewayStub(t)
-    const chat = await chatStub(t, 'chat-a')
-    const edge = await spawnEdge(t, { gatewayUrl: gateway.url, chatUrls: [chat.url] })
+    const { edge } = await edgeBefore(t, 'chat-a')
 
     const { socket } = await greeting(t, `${edge.wsUrl}?token=secret`)
     await close(socket)
@@ -226,9 +240,10 @@ function stories() {
   })
 
   t.test("a client's own X-Forwarded-For never gets through: the edge sets it", async (t) => {
-    const gateway = await gatewayStub(t)
-    const chat = await chatStub(t, 'chat-a')
-    const edge = await spawnEdge(t, { gatewayUrl: gateway.url, chatUrls: [chat.url] })
+    const {
+      chats: [chat],
+      edge,
+    } = await edgeBefore(t, 'chat-a')
     const lies = {
       'X-Forwarded-For': '6.6.6.6',
       'X-Forwarded-Proto': 'https',
@@ -262,9 +277,7 @@ function stories() {
   t.test(
     '/metrics and /readyz are 404 at the edge; /healthz and the rest reach the gateway',
     async (t) => {
-      const gateway = await gatewayStub(t)
-      const chat = await chatStub(t, 'chat-a')
-      const edge = await spawnEdge(t, { gatewayUrl: gateway.url, chatUrls: [chat.url] })
+      const { gateway, edge } = await edgeBefore(t, 'chat-a')
 
       // Written as a client might, to slip past a literal match.
       for (const path of [
@@ -297,13 +310,10 @@ function stories() {
   t.test(
     'an instance killed since its last check: the next client lands on the other',
     async (t) => {
-      const gateway = await gatewayStub(t)
-      const first = await chatStub(t, 'chat-a')
-      const second = await chatStub(t, 'chat-b')
-      const edge = await spawnEdge(t, {
-        gatewayUrl: gateway.url,
-        chatUrls: [first.url, second.url],
-      })
+      const {
+        chats: [first, second],
+        edge,
+      } = await edgeBefore(t, 'chat-a', 'chat-b')
 
       // One client is on an instance; the other one, with fewer connections, is the edge's next
       // choice. That one dies.
@@ -349,13 +359,10 @@ function stories() {
   )
 
   t.test('an instance whose /readyz fails gets no new connections, then comes back', async (t) => {
-    const gateway = await gatewayStub(t)
-    const draining = await chatStub(t, 'chat-a')
-    const staying = await chatStub(t, 'chat-b')
-    const edge = await spawnEdge(t, {
-      gatewayUrl: gateway.url,
-      chatUrls: [draining.url, staying.url],
-    })
+    const {
+      chats: [draining],
+      edge,
+    } = await edgeBefore(t, 'chat-a', 'chat-b')
 
     draining.readyStatus = 503
     const down = await edge.waitForChat(draining.url, (s) => s.status === 'DOWN')
@@ -382,13 +389,10 @@ function stories() {
   t.test(
     'an instance that has begun to stop refuses a handshake: 503 before any upgrade',
     async (t) => {
-      const gateway = await gatewayStub(t)
-      const first = await chatStub(t, 'chat-a')
-      const second = await chatStub(t, 'chat-b')
-      const edge = await spawnEdge(t, {
-        gatewayUrl: gateway.url,
-        chatUrls: [first.url, second.url],
-      })
+      const {
+        chats: [first, second],
+        edge,
+      } = await edgeBefore(t, 'chat-a', 'chat-b')
 
       // Its /readyz still says ready (the edge has not checked since), but it answers 503. The
       // edge only joins bytes, it reads no answer: no retry elsewhere (HTTP mode's L7 retry),
@@ -412,9 +416,10 @@ function stories() {
   )
 
   t.test('a websocket on a keep-alive connection that began with a request', async (t) => {
-    const gateway = await gatewayStub(t)
-    const chat = await chatStub(t, 'chat-a')
-    const edge = await spawnEdge(t, { gatewayUrl: gateway.url, chatUrls: [chat.url] })
+    const {
+      chats: [chat],
+      edge,
+    } = await edgeBefore(t, 'chat-a')
 
     // The connection was routed to the HTTP side by its first request; its upgrade still
     // reaches chat (through the relay), upgraded by it.
