@@ -75,9 +75,13 @@ async function reachChat(
     if (tried.has(url)) continue
     tried.add(url)
     const upstream = await connectTo(url, options.connectTimeoutMs)
-    if (upstream && client.destroyed) upstream.destroy()
-    if (upstream) return client.destroyed ? undefined : upstream
-    options.chat.markDown(url)
+    if (!upstream) {
+      options.chat.markDown(url)
+      continue
+    }
+    // The client may have left while the instance was being reached.
+    if (client.destroyed) upstream.destroy()
+    return client.destroyed ? undefined : upstream
   }
   return undefined
 }
