@@ -1,4 +1,10 @@
 export { type HeaderToken, tokenFromAuthorization } from './authorization-header.js'
+export {
+  type CredentialRules,
+  type Credentials,
+  originAllowed,
+  readCredentials,
+} from './credentials.js'
 export { generateSigningKeys, loadOrCreateKeyFiles, type SigningKeys } from './keys.js'
 export {
   createMemoryRevocationList,
@@ -6,7 +12,16 @@ export {
   createRevocationList,
   type RevocationList,
 } from './revocation-list.js'
-export { type Session, type SessionClaims, TOKEN_ALGORITHM } from './session.js'
+export {
+  claimsFor,
+  DEFAULT_SESSION_COOKIE,
+  type Session,
+  type SessionClaims,
+  SessionClaimsSchema,
+  type SessionGrant,
+  sessionFrom,
+  TOKEN_ALGORITHM,
+} from './session.js'
 export {
   FORBIDDEN,
   INVALID_TOKEN,
@@ -14,4 +29,9 @@ export {
   type SessionAuthOptions,
   sessionAuthPlugin,
 } from './session-auth.plugin.js'
+export {
+  type TokenIssuer,
+  type TokenIssuerOptions,
+  tokenIssuerPlugin,
+} from './token-issuer.plugin.js'
 export { createTokenVerifier, type TokenVerifier } from './token-verifier.js'

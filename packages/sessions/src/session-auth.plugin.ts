@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { type HeaderToken, tokenFromAuthorization } from './authorization-header.js'
+import { readCredentials } from './credentials.js'
 import type { Session } from './session.js'
 import type { TokenVerifier } from './token-verifier.js'
 
@@ -28,42 +28,20 @@ export interface SessionAuthOptions {
   /**
    * The web UI's session cookie, read when there is no Authorization header (the app must have
    * registered @fastify/cookie). A request that changes something counts it only from a page of
-   * the same origin, since browsers attach cookies to requests other sites make.
+   * the same origin (`readCredentials`).
    */
   cookieName?: string
-}
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
-
-/** Origin names the host the request was sent to (the gateway's, when behind it). */
-export function isSameOrigin(request: FastifyRequest): boolean {
-  const origin = request.headers.origin
-  if (!origin) return false
-  const forwarded = request.headers['x-forwarded-host']
-  const host = (Array.isArray(forwarded) ? forwarded[0] : forwarded) ?? request.headers.host
-  try {
-    return new URL(origin).host === host
-  } catch {
-    return false
-  }
 }
 
 export const sessionAuthPlugin = fp<SessionAuthOptions>(
   async (app: FastifyInstance, options) => {
     app.decorateRequest('session', null)
 
-    function credentials(request: FastifyRequest): HeaderToken {
-      const header = tokenFromAuthorization(request.headers.authorization)
-      if (header.kind !== 'none' || !options.cookieName) return header
-      const cookies = (request as { cookies?: Record<string, string | undefined> }).cookies
-      const token = cookies?.[options.cookieName]
-      if (!token) return header
-      if (!SAFE_METHODS.has(request.method) && !isSameOrigin(request)) return header
-      return { kind: 'token', token }
-    }
-
     async function authenticate(request: FastifyRequest, reply: FastifyReply) {
-      const header = credentials(request)
+      const header = readCredentials(request, {
+        cookieName: options.cookieName,
+        cookieOnSafeMethodsFromAnywhere: true,
+      })
       if (header.kind === 'none') return reply.code(401).send({ detail: NOT_PROVIDED })
       if (header.kind === 'malformed') return reply.code(401).send({ detail: header.detail })
       const session = await options.verify(header.token)

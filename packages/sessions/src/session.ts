@@ -1,3 +1,6 @@
+import { type Static, Type } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+
 /** What a verified token says about its bearer. */
 export interface Session {
   userId: number
@@ -8,12 +11,49 @@ export interface Session {
   expiresAt: number
 }
 
-/** The JWT payload auth signs: short names, nothing secret. */
-export interface SessionClaims {
-  sub: string
-  name: string
-  adm: boolean
-  sid: string
-}
+/** What auth grants when it opens a session: a session without its expiry, which signing adds. */
+export type SessionGrant = Omit<Session, 'expiresAt'>
+
+/**
+ * The JWT payload: short names, nothing secret. The one description of it: the issuer writes
+ * it through `claimsFor` and the verifier reads it through `sessionFrom`, both checked here.
+ */
+export const SessionClaimsSchema = Type.Object({
+  /** The user's id, as a decimal string (JWT's subject is a string). */
+  sub: Type.String({ pattern: '^[0-9]{1,15}$' }),
+  name: Type.String({ minLength: 1 }),
+  adm: Type.Boolean(),
+  sid: Type.String({ minLength: 1 }),
+  /** Added by the signer: seconds since the epoch. */
+  exp: Type.Integer(),
+})
+
+export type SessionClaims = Static<typeof SessionClaimsSchema>
 
 export const TOKEN_ALGORITHM = 'EdDSA'
+
+/** The web UI's session cookie, unless SESSION_COOKIE names another. */
+export const DEFAULT_SESSION_COOKIE = 'finchat_session'
+
+const claimsCheck = TypeCompiler.Compile(SessionClaimsSchema)
+
+export function claimsFor(grant: SessionGrant): Omit<SessionClaims, 'exp'> {
+  return {
+    sub: String(grant.userId),
+    name: grant.username,
+    adm: grant.isAdmin,
+    sid: grant.sessionId,
+  }
+}
+
+/** The session a verified payload stands for; null when it is not the payload auth signs. */
+export function sessionFrom(payload: unknown): Session | null {
+  if (!claimsCheck.Check(payload)) return null
+  return {
+    userId: Number(payload.sub),
+    username: payload.name,
+    isAdmin: payload.adm,
+    sessionId: payload.sid,
+    expiresAt: payload.exp,
+  }
+}

@@ -1,13 +1,13 @@
 import { createVerifier } from 'fast-jwt'
 import type { RevocationList } from './revocation-list.js'
-import { type Session, type SessionClaims, TOKEN_ALGORITHM } from './session.js'
+import { type Session, sessionFrom, TOKEN_ALGORITHM } from './session.js'
 
 export type TokenVerifier = (token: string) => Promise<Session | null>
 
 /**
- * Verifies a token locally (signature, expiry, revocation list): no call to auth per request
- * or per websocket. Answers null for any token that must not authenticate; a revocation list
- * that cannot be reached throws, so callers fail closed.
+ * Verifies a token locally (signature, expiry, claims, revocation list): no call to auth per
+ * request or per websocket. Answers null for any token that must not authenticate; a revocation
+ * list that cannot be reached throws, so callers fail closed.
  */
 export function createTokenVerifier(options: {
   publicKey: string
@@ -19,28 +19,15 @@ export function createTokenVerifier(options: {
     cache: 1000,
   })
   return async (token) => {
-    let claims: SessionClaims & { exp: number }
+    let payload: unknown
     try {
-      claims = verifySignature(token) as SessionClaims & { exp: number }
+      payload = verifySignature(token)
     } catch {
       return null
     }
-    const userId = Number(claims.sub)
-    if (
-      !Number.isSafeInteger(userId) ||
-      typeof claims.sid !== 'string' ||
-      typeof claims.name !== 'string' ||
-      typeof claims.exp !== 'number'
-    ) {
-      return null
-    }
-    if (await options.revocations.isRevoked(claims.sid)) return null
-    return {
-      userId,
-      username: claims.name,
-      isAdmin: claims.adm === true,
-      sessionId: claims.sid,
-      expiresAt: claims.exp,
-    }
+    const session = sessionFrom(payload)
+    if (!session) return null
+    if (await options.revocations.isRevoked(session.sessionId)) return null
+    return session
   }
 }

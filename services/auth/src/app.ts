@@ -1,14 +1,14 @@
 import cookie from '@fastify/cookie'
 import formbody from '@fastify/formbody'
-import fastifyJwt from '@fastify/jwt'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Bus } from '@finchat/bus'
 import {
   createTokenVerifier,
+  DEFAULT_SESSION_COOKIE,
   type RevocationList,
   type SigningKeys,
   sessionAuthPlugin,
-  TOKEN_ALGORITHM,
+  tokenIssuerPlugin,
 } from '@finchat/sessions'
 import type { AuthDb } from './db/schema.js'
 import type { LoginLimiter } from './login/login-limiter.js'
@@ -46,7 +46,7 @@ export function buildAuth(options: AuthOptions): FastifyPluginAsyncTypebox {
   return async (app) => {
     const deps: AuthDeps = {
       clock: () => new Date(),
-      cookieName: 'finchat_session',
+      cookieName: DEFAULT_SESSION_COOKIE,
       ...options,
       users: createUsersRepository(options.db),
       sessions: createSessionsRepository(options.db),
@@ -54,9 +54,9 @@ export function buildAuth(options: AuthOptions): FastifyPluginAsyncTypebox {
     }
     await app.register(formbody)
     await app.register(cookie)
-    await app.register(fastifyJwt, {
-      secret: { private: options.keys.privateKey, public: options.keys.publicKey },
-      sign: { algorithm: TOKEN_ALGORITHM },
+    await app.register(tokenIssuerPlugin, {
+      keys: options.keys,
+      ttlSeconds: options.tokenTtlSeconds,
     })
     await app.register(sessionAuthPlugin, {
       verify: createTokenVerifier({

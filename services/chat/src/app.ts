@@ -5,7 +5,12 @@ import type { Bus, BusSubscription } from '@finchat/bus'
 // Brings the kit's decorations (metrics, readiness) into this plugin's view of Fastify.
 import type {} from '@finchat/kit'
 import { type AuthEvent, type ChatEvent, CloseCode, formatStamp, STREAMS } from '@finchat/protocol'
-import { createTokenVerifier, type RevocationList, sessionAuthPlugin } from '@finchat/sessions'
+import {
+  createTokenVerifier,
+  DEFAULT_SESSION_COOKIE,
+  type RevocationList,
+  sessionAuthPlugin,
+} from '@finchat/sessions'
 import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge } from 'prom-client'
 import type { ChatConnection } from './connections/chat-connection.js'
@@ -244,7 +249,7 @@ export function buildChat(options: ChatOptions) {
       presence,
       authenticate: createHandshakeAuth({
         verify,
-        cookieName: options.cookieName ?? 'finchat_session',
+        cookieName: options.cookieName ?? DEFAULT_SESSION_COOKIE,
         allowedOrigins: options.allowedOrigins ?? [],
       }),
       rateLimit: limits.rateLimit,
@@ -258,7 +263,7 @@ export function buildChat(options: ChatOptions) {
       await admin.register(formbody)
       await admin.register(sessionAuthPlugin, {
         verify,
-        cookieName: options.cookieName ?? 'finchat_session',
+        cookieName: options.cookieName ?? DEFAULT_SESSION_COOKIE,
       })
       await admin.register(adminRoomRoutes, { rooms, bus, presence, clock })
     })

@@ -96,10 +96,12 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AuthDeps> = async (app, de
       expires_at: expiresAt,
       revoked_at: null,
     })
-    const token = app.jwt.sign(
-      { sub: String(user.id), name: user.username, adm: user.is_admin, sid: sessionId },
-      { expiresIn: deps.tokenTtlSeconds },
-    )
+    const token = app.issueSessionToken({
+      userId: user.id,
+      username: user.username,
+      isAdmin: user.is_admin,
+      sessionId,
+    })
     return { user, token }
   }
 
