@@ -14,7 +14,21 @@ export {
   openApiDocument,
   openApiPlugin,
 } from './openapi.plugin.js'
+export {
+  type ListenConfig,
+  runService,
+  type ServiceDefinition,
+  type Started,
+} from './run-service.js'
 export { createServer, type ServerOptions } from './server.js'
+export {
+  nodeEnvField,
+  portField,
+  serverConfigFields,
+  storageConfigFields,
+  trustProxyField,
+} from './service-config.js'
 export { type ListenOptions, listenWithGrace } from './shutdown.js'
+export { migrateFromEnv, openStorage, type Storage, type StorageConfig } from './storage.js'
 export { clientAddress, parseTrustProxy, type TrustProxy } from './trust-proxy.js'
 export { DEFAULT_WEB_ROOT, type WebUiOptions, webUiPlugin } from './web-ui.plugin.js'

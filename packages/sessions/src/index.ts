@@ -19,6 +19,7 @@ export {
   type SessionClaims,
   SessionClaimsSchema,
   type SessionGrant,
+  sessionCookieField,
   sessionFrom,
   TOKEN_ALGORITHM,
 } from './session.js'

@@ -57,3 +57,6 @@ export function sessionFrom(payload: unknown): Session | null {
     expiresAt: payload.exp,
   }
 }
+
+/** SESSION_COOKIE, read by auth (which sets it) and chat (which accepts it on the websocket). */
+export const sessionCookieField = Type.String({ default: DEFAULT_SESSION_COOKIE })

@@ -1,21 +1,20 @@
-import { ConfigError, loadConfig, parseTrustProxy, resolveDataDir } from '@finchat/kit'
+import {
+  ConfigError,
+  loadConfig,
+  nodeEnvField,
+  parseTrustProxy,
+  resolveDataDir,
+  serverConfigFields,
+  storageConfigFields,
+  trustProxyField,
+} from '@finchat/kit'
+import { sessionCookieField } from '@finchat/sessions'
 import { type Static, Type } from '@sinclair/typebox'
 
 export const AuthConfigSchema = Type.Object({
-  NODE_ENV: Type.Union(
-    [Type.Literal('development'), Type.Literal('production'), Type.Literal('test')],
-    {
-      default: 'production',
-    },
-  ),
-  HOST: Type.String({ default: '0.0.0.0' }),
-  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8001 }),
-  LOG_LEVEL: Type.String({ default: 'info' }),
-  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
-  DATA_DIR: Type.String({ default: '.data' }),
-  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
-  /** Prepended to every Redis key and stream, so that several deployments can share a server. */
-  REDIS_PREFIX: Type.String({ default: '' }),
+  NODE_ENV: nodeEnvField,
+  ...serverConfigFields(8001),
+  ...storageConfigFields,
   /** PEM private key (Ed25519); required outside development, where one is made in DATA_DIR. */
   JWT_PRIVATE_KEY: Type.Optional(Type.String({ minLength: 40 })),
   JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 40 })),
@@ -24,13 +23,9 @@ export const AuthConfigSchema = Type.Object({
   LOGIN_MAX_FAILURES_PER_USER: Type.Integer({ minimum: 1, default: 10 }),
   LOGIN_MAX_FAILURES_PER_IP: Type.Integer({ minimum: 1, default: 100 }),
   LOGIN_FAILURE_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 900 }),
-  /**
-   * Whose X-Forwarded-For gives the client's address for the login limits: `false`, a number
-   * of proxies in front (1 behind the gateway), or their addresses (see `parseTrustProxy`).
-   */
-  TRUST_PROXY: Type.String({ default: 'false' }),
-  /** The web UI's session cookie; the same name as chat's. */
-  SESSION_COOKIE: Type.String({ default: 'finchat_session' }),
+  /** Whose X-Forwarded-For gives the client's address for the login limits (1 behind the edge). */
+  TRUST_PROXY: trustProxyField,
+  SESSION_COOKIE: sessionCookieField,
 })
 
 export type AuthConfig = Static<typeof AuthConfigSchema>

@@ -1,11 +1,9 @@
-import { ConfigError, loadConfig } from '@finchat/kit'
+import { ConfigError, loadConfig, serverConfigFields, storageConfigFields } from '@finchat/kit'
 import { type Static, Type } from '@sinclair/typebox'
 
 export const BotConfigSchema = Type.Object({
-  HOST: Type.String({ default: '0.0.0.0' }),
-  /** Health and metrics only; the bot itself is a client. */
-  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8003 }),
-  LOG_LEVEL: Type.String({ default: 'info' }),
+  /** PORT serves health and metrics only; the bot itself is a client. */
+  ...serverConfigFields(8003),
   /** The gateway, as `host:port` (the original's form) or a URL (`https://` for TLS). */
   FINBOT_HOST: Type.String({ default: 'localhost:8000' }),
   FINBOT_USERNAME: Type.String({ minLength: 1 }),
@@ -21,8 +19,8 @@ export const BotConfigSchema = Type.Object({
   FINBOT_QUOTE_CACHE_MS: Type.Integer({ minimum: 0, default: 30_000 }),
   FINBOT_COMMAND_MAX_AGE_MS: Type.Integer({ minimum: 1000, maximum: 300_000, default: 10_000 }),
   /** With it, commands come from the `chat:commands` stream; without, from the websocket. */
-  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
-  REDIS_PREFIX: Type.String({ default: '' }),
+  REDIS_URL: storageConfigFields.REDIS_URL,
+  REDIS_PREFIX: storageConfigFields.REDIS_PREFIX,
 })
 
 export type BotConfig = Static<typeof BotConfigSchema> & {

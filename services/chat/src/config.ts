@@ -1,27 +1,24 @@
 import { hostname } from 'node:os'
-import { ConfigError, loadConfig, resolveDataDir } from '@finchat/kit'
+import {
+  ConfigError,
+  loadConfig,
+  nodeEnvField,
+  resolveDataDir,
+  serverConfigFields,
+  storageConfigFields,
+} from '@finchat/kit'
+import { sessionCookieField } from '@finchat/sessions'
 import { type Static, Type } from '@sinclair/typebox'
 
 export const ChatConfigSchema = Type.Object({
-  NODE_ENV: Type.Union(
-    [Type.Literal('development'), Type.Literal('production'), Type.Literal('test')],
-    {
-      default: 'production',
-    },
-  ),
-  HOST: Type.String({ default: '0.0.0.0' }),
-  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8002 }),
-  LOG_LEVEL: Type.String({ default: 'info' }),
-  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
-  DATA_DIR: Type.String({ default: '.data' }),
-  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
-  /** Prepended to every Redis key and stream, so that several deployments can share a server. */
-  REDIS_PREFIX: Type.String({ default: '' }),
+  NODE_ENV: nodeEnvField,
+  ...serverConfigFields(8002),
+  ...storageConfigFields,
   /** PEM public key matching auth's private key; required outside development. */
   JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 40 })),
   /** Names this instance in presence records; unique per running instance. */
   INSTANCE_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,100}$' })),
-  SESSION_COOKIE: Type.String({ default: 'finchat_session' }),
+  SESSION_COOKIE: sessionCookieField,
   /** Comma-separated origins whose pages may connect with the session cookie; empty: same origin. */
   ALLOWED_ORIGINS: Type.String({ default: '' }),
   CHAT_MAX_FRAME_BYTES: Type.Integer({ minimum: 1024, default: 64 * 1024 }),

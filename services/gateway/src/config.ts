@@ -3,14 +3,14 @@ import {
   DEFAULT_WEB_ROOT,
   loadConfig,
   parseTrustProxy,
+  serverConfigFields,
   type TrustProxy,
+  trustProxyField,
 } from '@finchat/kit'
 import { type Static, Type } from '@sinclair/typebox'
 
 export const GatewayConfigSchema = Type.Object({
-  HOST: Type.String({ default: '0.0.0.0' }),
-  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8000 }),
-  LOG_LEVEL: Type.String({ default: 'info' }),
+  ...serverConfigFields(8000),
   /** The auth service. */
   AUTH_URL: Type.String({ pattern: '^https?://', default: 'http://localhost:8001' }),
   /** Comma-separated chat instances; a host name stands for every address it resolves to. */
@@ -20,11 +20,8 @@ export const GatewayConfigSchema = Type.Object({
   /** How long an upstream may take to answer an HTTP request before the client gets a 504. */
   UPSTREAM_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
   WEB_ROOT: Type.String({ default: DEFAULT_WEB_ROOT }),
-  /**
-   * Behind the edge: whose X-Forwarded-For gives the client's address (`false`, a number of
-   * proxies in front, or their addresses; see `parseTrustProxy`).
-   */
-  TRUST_PROXY: Type.String({ default: 'false' }),
+  /** Behind the edge: whose X-Forwarded-For gives the client's address. */
+  TRUST_PROXY: trustProxyField,
 })
 
 export type GatewayConfig = Static<typeof GatewayConfigSchema> & {

@@ -1,0 +1,33 @@
+import { Type } from '@sinclair/typebox'
+
+/** A TCP port, with the service's own default. */
+export const portField = (port: number) =>
+  Type.Integer({ minimum: 0, maximum: 65535, default: port })
+
+/** What every server process reads: where it listens and how much it logs. */
+export const serverConfigFields = (port: number) => ({
+  HOST: Type.String({ default: '0.0.0.0' }),
+  PORT: portField(port),
+  LOG_LEVEL: Type.String({ default: 'info' }),
+})
+
+/** Development makes keys on its own and accepts the placeholders of `.env.sample`. */
+export const nodeEnvField = Type.Union(
+  [Type.Literal('development'), Type.Literal('production'), Type.Literal('test')],
+  { default: 'production' },
+)
+
+/** Where a service keeps its data: PostgreSQL or PGlite in DATA_DIR, and Redis or nothing. */
+export const storageConfigFields = {
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATA_DIR: Type.String({ default: '.data' }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  /** Prepended to every Redis key and stream, so that several deployments can share a server. */
+  REDIS_PREFIX: Type.String({ default: '' }),
+}
+
+/**
+ * Whose X-Forwarded-* to believe: `false`, a number of proxies in front, or their addresses
+ * (`parseTrustProxy`, which refuses `true`).
+ */
+export const trustProxyField = Type.String({ default: 'false' })
