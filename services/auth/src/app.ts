@@ -10,16 +10,14 @@ import {
   sessionAuthPlugin,
   tokenIssuerPlugin,
 } from '@finchat/sessions'
+import { createAccounts } from './accounts/accounts.service.js'
 import type { AuthDb } from './db/schema.js'
 import type { LoginLimiter } from './login/login-limiter.js'
 import { accountRoutes } from './routes/account.routes.js'
 import { adminUserRoutes } from './routes/admin-users.routes.js'
-import {
-  createSessionsRepository,
-  type SessionsRepository,
-} from './sessions/sessions.repository.js'
+import { createSessionService } from './sessions/session.service.js'
 import type { PasswordHasher } from './users/password-hasher.js'
-import { createUsersRepository, type UsersRepository } from './users/users.repository.js'
+import { createUsersRepository } from './users/users.repository.js'
 
 export interface AuthOptions {
   db: AuthDb
@@ -34,40 +32,31 @@ export interface AuthOptions {
   clock?: () => Date
 }
 
-export interface AuthDeps extends Required<AuthOptions> {
-  users: UsersRepository
-  sessions: SessionsRepository
-  /** Verified against when the username is unknown, to keep timing uniform. */
-  decoyHash: string
-}
-
 /** The auth service as a plugin: main, standalone and tests mount it with their own deps. */
 export function buildAuth(options: AuthOptions): FastifyPluginAsyncTypebox {
   return async (app) => {
-    const deps: AuthDeps = {
-      clock: () => new Date(),
-      cookieName: DEFAULT_SESSION_COOKIE,
-      ...options,
-      users: createUsersRepository(options.db),
-      sessions: createSessionsRepository(options.db),
-      decoyHash: await options.passwords.hash('decoy password, never valid'),
-    }
+    const { keys, tokenTtlSeconds, cookieName = DEFAULT_SESSION_COOKIE } = options
     await app.register(formbody)
     await app.register(cookie)
-    await app.register(tokenIssuerPlugin, {
-      keys: options.keys,
-      ttlSeconds: options.tokenTtlSeconds,
+    await app.register(tokenIssuerPlugin, { keys, ttlSeconds: tokenTtlSeconds })
+
+    const accounts = createAccounts(options)
+    const sessions = createSessionService({
+      ...options,
+      issue: (grant) => app.issueSessionToken(grant),
     })
     await app.register(sessionAuthPlugin, {
-      verify: createTokenVerifier({
-        publicKey: options.keys.publicKey,
-        revocations: options.revocations,
-      }),
-      // Auth's own table is the source of truth, even if the shared list lost an entry.
-      isSessionActive: (session) => deps.sessions.isActive(session.sessionId, deps.clock()),
-      cookieName: deps.cookieName,
+      verify: createTokenVerifier({ publicKey: keys.publicKey, revocations: options.revocations }),
+      isSessionActive: sessions.isActive,
+      cookieName,
     })
-    await app.register(accountRoutes, deps)
-    await app.register(adminUserRoutes, deps)
+    await app.register(accountRoutes, {
+      accounts,
+      sessions,
+      users: createUsersRepository(options.db),
+      cookieName,
+      tokenTtlSeconds,
+    })
+    await app.register(adminUserRoutes, { accounts })
   }
 }

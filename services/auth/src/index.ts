@@ -1,8 +1,27 @@
+export {
+  type Accounts,
+  type AccountsDeps,
+  createAccounts,
+  type RegisterResult,
+} from './accounts/accounts.service.js'
 export { type AuthOptions, buildAuth } from './app.js'
 export { type AuthConfig, AuthConfigSchema, loadAuthConfig } from './config.js'
 export { authDb, migrateAuth } from './db/migrate.js'
 export type { AuthDatabase, AuthDb, User } from './db/schema.js'
 export { authOptions, signingKeys } from './deps.js'
+export {
+  createMemoryLoginLimiter,
+  createRedisLoginLimiter,
+  type LoginLimiter,
+  type LoginLimits,
+} from './login/login-limiter.js'
+export {
+  createSessionService,
+  type OpenSessionResult,
+  type SessionService,
+  type SessionServiceDeps,
+} from './sessions/session.service.js'
 export { createScryptHasher, type PasswordHasher } from './users/password-hasher.js'
 export { validateRegistration } from './users/registration-rules.js'
+export { toUserSummary } from './users/user-views.js'
 export { createUsersRepository, DuplicateUserError } from './users/users.repository.js'

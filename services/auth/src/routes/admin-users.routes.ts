@@ -1,25 +1,24 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { DetailError, UserList, UserSummary } from '@finchat/protocol'
 import { Type } from '@sinclair/typebox'
-import type { AuthDeps } from '../app.js'
-import type { User } from '../db/schema.js'
+import type { Accounts } from '../accounts/accounts.service.js'
+import { toUserSummary } from '../users/user-views.js'
 
-export const toUserSummary = (user: User) => ({
-  id: user.id,
-  username: user.username,
-  email: user.email,
-  is_admin: user.is_admin,
-  created_at: user.created_at.toISOString(),
-})
+export interface AdminUserRoutesOptions {
+  accounts: Accounts
+}
 
 /** Administration of users, for the web UI's admin page; administrators only. */
-export const adminUserRoutes: FastifyPluginAsyncTypebox<AuthDeps> = async (app, { users }) => {
+export const adminUserRoutes: FastifyPluginAsyncTypebox<AdminUserRoutesOptions> = async (
+  app,
+  { accounts },
+) => {
   app.addHook('preHandler', app.requireAdmin)
 
   app.get(
     '/admin/users',
     { schema: { response: { 200: UserList, 401: DetailError, 403: DetailError } } },
-    async () => ({ users: (await users.list()).map(toUserSummary) }),
+    async () => ({ users: (await accounts.list()).map(toUserSummary) }),
   )
 
   app.post(
@@ -31,7 +30,7 @@ export const adminUserRoutes: FastifyPluginAsyncTypebox<AuthDeps> = async (app, 
       },
     },
     async (request, reply) => {
-      const user = await users.setAdmin(request.params.username, true)
+      const user = await accounts.setAdmin(request.params.username, true)
       if (!user) return reply.code(404).send({ detail: 'No such user.' })
       return toUserSummary(user)
     },

@@ -63,7 +63,7 @@ export function createUsersRepository(db: Kysely<AuthDatabase>) {
       return trx.selectFrom('users').selectAll().orderBy('username').execute()
     },
 
-    async setAdmin(username: string, isAdmin: boolean, trx: Kysely<AuthDatabase> = db) {
+    setAdmin(username: string, isAdmin: boolean, trx: Kysely<AuthDatabase> = db) {
       return trx
         .updateTable('users')
         .set({ is_admin: isAdmin })
@@ -72,12 +72,13 @@ export function createUsersRepository(db: Kysely<AuthDatabase>) {
         .executeTakeFirst()
     },
 
-    async setPassword(id: number, passwordHash: string, trx: Kysely<AuthDatabase> = db) {
-      await trx
+    setPassword(id: number, passwordHash: string, trx: Kysely<AuthDatabase> = db): Promise<User> {
+      return trx
         .updateTable('users')
         .set({ password_hash: passwordHash })
         .where('id', '=', id)
-        .execute()
+        .returningAll()
+        .executeTakeFirstOrThrow()
     },
   }
 }

@@ -9,9 +9,12 @@ import {
   generateSigningKeys,
   type RevocationList,
   type SigningKeys,
+  tokenIssuerPlugin,
 } from '@finchat/sessions'
+import Fastify from 'fastify'
 import { Redis } from 'ioredis'
 import type { Test } from 'tap'
+import { type Accounts, createAccounts } from '../../src/accounts/accounts.service.js'
 import { buildAuth } from '../../src/app.js'
 import { authDb, migrateAuth } from '../../src/db/migrate.js'
 import {
@@ -19,6 +22,7 @@ import {
   createRedisLoginLimiter,
   type LoginLimits,
 } from '../../src/login/login-limiter.js'
+import { createSessionService, type SessionService } from '../../src/sessions/session.service.js'
 import { createScryptHasher } from '../../src/users/password-hasher.js'
 
 export interface AuthServer {
@@ -29,7 +33,9 @@ export interface AuthServer {
   /** A second view of the revocation list, as another process would have it. */
   otherProcessRevocations: RevocationList
   prefix: string
-  promoteToAdmin(username: string): Promise<void>
+  /** The use cases on the server's database and Redis, as the CLI or the standalone call them. */
+  accounts: Accounts
+  sessions: SessionService
 }
 
 /**
@@ -74,22 +80,27 @@ export async function startAuth(t: Test, limits?: Partial<LoginLimits>): Promise
   }
 
   const keys = generateSigningKeys()
-  const db = authDb(database.db)
+  const tokenTtlSeconds = 3600
+  const options = {
+    db: authDb(database.db),
+    bus,
+    keys,
+    revocations,
+    loginLimiter,
+    // The lowest cost keeps tests quick; the hashing path is the one production uses.
+    passwords: createScryptHasher(10),
+    tokenTtlSeconds,
+  }
   const app = await createServer({ logger: false })
   t.teardown(() => app.close())
-  await app.register(
-    buildAuth({
-      db,
-      bus,
-      keys,
-      revocations,
-      loginLimiter,
-      // The lowest cost keeps tests quick; the hashing path is the one production uses.
-      passwords: createScryptHasher(10),
-      tokenTtlSeconds: 3600,
-    }),
-  )
+  await app.register(buildAuth(options))
   await app.ready()
+
+  // Another process's issuer with the same keys: its tokens are accepted by `app`.
+  const issuer = Fastify()
+  t.teardown(() => issuer.close())
+  await issuer.register(tokenIssuerPlugin, { keys, ttlSeconds: tokenTtlSeconds })
+  await issuer.ready()
   return {
     app,
     bus,
@@ -97,13 +108,8 @@ export async function startAuth(t: Test, limits?: Partial<LoginLimits>): Promise
     revocations,
     otherProcessRevocations,
     prefix,
-    async promoteToAdmin(username) {
-      await db
-        .updateTable('users')
-        .set({ is_admin: true })
-        .where('username', '=', username)
-        .execute()
-    },
+    accounts: createAccounts(options),
+    sessions: createSessionService({ ...options, issue: issuer.issueSessionToken }),
   }
 }
 
@@ -127,4 +133,13 @@ export async function login(app: AuthServer['app'], username: string, password =
   })
   if (response.statusCode !== 200) throw new Error(`login failed: ${response.body}`)
   return response.json<{ token: string }>().token
+}
+
+/** GET /profile with a token: what a client sees of its session. */
+export function profile(app: AuthServer['app'], token: string) {
+  return app.inject({
+    method: 'GET',
+    url: '/profile',
+    headers: { authorization: `Token ${token}` },
+  })
 }

@@ -6,7 +6,7 @@ t.test('user administration is for administrators only', async (t) => {
   const { app } = server
   const userToken = await registerAndLogin(app, 'alice')
   await registerAndLogin(app, 'root')
-  await server.promoteToAdmin('root')
+  await server.accounts.setAdmin('root', true)
   // Admin rights are carried by the token, so the admin logs in again after the promotion.
   const adminToken = await login(app, 'root')
 

@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto'
+import type { Bus } from '@finchat/bus'
+import { type SessionRevokedEvent, STREAMS } from '@finchat/protocol'
+import type { RevocationList, Session, TokenIssuer } from '@finchat/sessions'
+import type { AuthDb, User } from '../db/schema.js'
+import type { LoginLimiter } from '../login/login-limiter.js'
+import type { PasswordHasher } from '../users/password-hasher.js'
+import { createUsersRepository } from '../users/users.repository.js'
+import { createSessionsRepository } from './sessions.repository.js'
+
+export interface SessionServiceDeps {
+  db: AuthDb
+  passwords: PasswordHasher
+  loginLimiter: LoginLimiter
+  bus: Bus
+  revocations: RevocationList
+  /** Signs the token of a session just opened (auth's app passes `app.issueSessionToken`). */
+  issue: TokenIssuer
+  tokenTtlSeconds: number
+  clock?: () => Date
+}
+
+export type OpenSessionResult =
+  | { ok: true; user: User; token: string }
+  | { ok: false; reason: 'mismatch' }
+  | { ok: false; reason: 'limited'; retryAfterSeconds: number }
+
+export type SessionService = ReturnType<typeof createSessionService>
+
+/**
+ * The use cases that write the sessions table and announce `session.revoked`. Created
+ * synchronously: the decoy hash starts at once and is awaited by the first login that needs it.
+ */
+export function createSessionService(deps: SessionServiceDeps) {
+  const { passwords, loginLimiter, bus, revocations, issue, tokenTtlSeconds } = deps
+  const clock = deps.clock ?? (() => new Date())
+  const users = createUsersRepository(deps.db)
+  const sessions = createSessionsRepository(deps.db)
+  /** Verified against when the username is unknown, to keep timing uniform. */
+  const decoyHash = passwords.hash('decoy password, never valid')
+  // A failure surfaces at the login that awaits it, not as an unhandled rejection.
+  decoyHash.catch(() => {})
+
+  return {
+    /** Checks the credentials against the failure budget and the stored hash, then opens a session. */
+    async open(credentials: {
+      username: string
+      password: string
+      ip: string
+    }): Promise<OpenSessionResult> {
+      const { username, password, ip } = credentials
+      const retryAfter = await loginLimiter.retryAfter(username, ip)
+      if (retryAfter !== null)
+        return { ok: false, reason: 'limited', retryAfterSeconds: retryAfter }
+      const user = await users.findByUsername(username)
+      // A missing user still costs one hash, so response time does not reveal which names exist.
+      const valid = user
+        ? await passwords.verify(password, user.password_hash)
+        : await passwords.verify(password, await decoyHash).then(() => false)
+      if (!user || !valid) {
+        await loginLimiter.recordFailure(username, ip)
+        return { ok: false, reason: 'mismatch' }
+      }
+      const sessionId = randomUUID()
+      await sessions.insert({
+        id: sessionId,
+        user_id: user.id,
+        expires_at: new Date(clock().getTime() + tokenTtlSeconds * 1000),
+        revoked_at: null,
+      })
+      const token = issue({
+        userId: user.id,
+        username: user.username,
+        isAdmin: user.is_admin,
+        sessionId,
+      })
+      return { ok: true, user, token }
+    },
+
+    /** Revokes the session everywhere: its row, the shared list, and open chat sockets. */
+    async close(session: Session): Promise<void> {
+      await sessions.revoke(session.sessionId, clock())
+      await revocations.revoke(session.sessionId, session.expiresAt)
+      const event: SessionRevokedEvent = {
+        type: 'session.revoked',
+        session_id: session.sessionId,
+        user_id: session.userId,
+        username: session.username,
+        at: clock().getTime(),
+      }
+      await bus.append(STREAMS.authEvents, event)
+    },
+
+    /** Auth's own table is the source of truth, even if the shared list lost an entry. */
+    isActive(session: Session): Promise<boolean> {
+      return sessions.isActive(session.sessionId, clock())
+    },
+  }
+}

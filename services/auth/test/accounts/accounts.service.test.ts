@@ -1,0 +1,94 @@
+import t from 'tap'
+import { login, profile, startAuth, strongPassword } from '../helpers/auth-server.js'
+
+t.test('accounts', async (t) => {
+  const server = await startAuth(t)
+  const { app, accounts } = server
+  const loginStatus = async (username: string, password: string) =>
+    (await app.inject({ method: 'POST', url: '/login', payload: { username, password } }))
+      .statusCode
+
+  t.test('register checks the fields and answers with the user', async (t) => {
+    const invalid = await accounts.register({ username: 'no spaces!', password: '1234' })
+    t.same(invalid, {
+      ok: false,
+      errors: {
+        username: [
+          'Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.',
+        ],
+        password: [
+          'This password is too short. It must contain at least 8 characters.',
+          'This password is entirely numeric.',
+        ],
+      },
+    })
+    const registered = await accounts.register({ username: 'alice', password: strongPassword })
+    t.match(registered, { ok: true, user: { username: 'alice', email: '', is_admin: false } })
+    t.equal(await loginStatus('alice', strongPassword), 200, 'the new user can log in')
+  })
+
+  t.test('register refuses a taken name, also when the registrations race', async (t) => {
+    t.same(await accounts.register({ username: 'ALICE', password: strongPassword }), {
+      ok: false,
+      errors: { username: ['A user with that username already exists.'] },
+    })
+    const raced = await Promise.all(
+      ['bob', 'Bob', 'BOB'].map((username) =>
+        accounts.register({ username, password: strongPassword }),
+      ),
+    )
+    t.equal(raced.filter((r) => r.ok).length, 1, 'one user created')
+    for (const result of raced.filter((r) => !r.ok)) {
+      t.same(result, {
+        ok: false,
+        errors: { username: ['A user with that username already exists.'] },
+      })
+    }
+  })
+
+  t.test('register can make an administrator, whose token says so', async (t) => {
+    const registered = await accounts.register({
+      username: 'root',
+      email: 'root@example.com',
+      password: strongPassword,
+      isAdmin: true,
+    })
+    t.match(registered, { ok: true, user: { is_admin: true } })
+    t.match((await profile(app, await login(app, 'root'))).json(), { is_admin: true })
+  })
+
+  t.test('ensureUser creates the account, then gives it a changed password', async (t) => {
+    // The operator's own account: no strength rules.
+    const created = await accounts.ensureUser('finbot', 'first')
+    t.match(created, { username: 'finbot', email: '', is_admin: false })
+    t.equal(await loginStatus('finbot', 'first'), 200)
+
+    t.equal((await accounts.ensureUser('finbot', 'first')).id, created.id, 'unchanged: same user')
+    t.equal(await loginStatus('finbot', 'first'), 200)
+
+    const reset = await accounts.ensureUser('finbot', 'second')
+    t.equal(reset.id, created.id, 'the same account')
+    t.equal(await loginStatus('finbot', 'second'), 200, 'the new password works')
+    t.equal(await loginStatus('finbot', 'first'), 400, 'the old one does not')
+  })
+
+  t.test('setAdmin grants and revokes, from the next login on', async (t) => {
+    await accounts.register({ username: 'carol', password: strongPassword })
+    const before = await login(app, 'carol')
+
+    t.match(await accounts.setAdmin('CAROL', true), { username: 'carol', is_admin: true })
+    t.match((await profile(app, await login(app, 'carol'))).json(), { is_admin: true })
+
+    t.match(await accounts.setAdmin('carol', false), { username: 'carol', is_admin: false })
+    t.match((await profile(app, await login(app, 'carol'))).json(), { is_admin: false })
+    t.equal((await profile(app, before)).statusCode, 200, 'an open session lives on')
+
+    t.equal(await accounts.setAdmin('nobody', true), undefined, 'no such user')
+  })
+
+  t.test('list gives every user', async (t) => {
+    // Which spelling of bob won the race varies, and so does its place under the collation.
+    const listed = (await accounts.list()).map((u) => `${u.username.toLowerCase()}:${u.is_admin}`)
+    t.same(listed.sort(), ['alice:false', 'bob:false', 'carol:false', 'finbot:false', 'root:true'])
+  })
+})
