@@ -3,14 +3,7 @@ import type { BusLogger } from './logger.js'
 import { createMemoryBus } from './memory-bus.js'
 import { createRedisBus } from './redis-bus.js'
 
-export type {
-  BatchHandler,
-  Bus,
-  BusEntry,
-  BusSubscription,
-  ConsumeOptions,
-  SubscribeOptions,
-} from './bus.js'
+export type * from './bus.js'
 export type { BusLogger } from './logger.js'
 export { createMemoryBus, type MemoryBusOptions } from './memory-bus.js'
 export { createRedisBus, type RedisBusOptions } from './redis-bus.js'

@@ -302,6 +302,23 @@ export function createRedisBus(options: RedisBusOptions): Bus {
         if (entries.length > 0) await runner.run(entries)
       }
 
+      /** The group's entries after `cursor`: its own pending ones, or `>` for new ones. */
+      async function readGroup(redis: Redis, block: (string | number)[], cursor: string) {
+        const reply = (await redis.call(
+          'XREADGROUP',
+          'GROUP',
+          group,
+          consumer,
+          'COUNT',
+          batchSize,
+          ...block,
+          'STREAMS',
+          key,
+          cursor,
+        )) as ReadReply
+        return reply?.[0]?.[1] ?? []
+      }
+
       async function step(redis: Redis, markReady: () => void): Promise<void> {
         if (phase === 'group') {
           try {
@@ -314,18 +331,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
           ownCursor = '0'
         }
         if (phase === 'own') {
-          const reply = (await redis.call(
-            'XREADGROUP',
-            'GROUP',
-            group,
-            consumer,
-            'COUNT',
-            batchSize,
-            'STREAMS',
-            key,
-            ownCursor,
-          )) as ReadReply
-          const raw = reply?.[0]?.[1] ?? []
+          const raw = await readGroup(redis, [], ownCursor)
           const last = raw.at(-1)
           if (last) {
             ownCursor = last[0]
@@ -349,20 +355,8 @@ export function createRedisBus(options: RedisBusOptions): Bus {
           if (cursor === '0-0') nextClaimAt = now + claimEveryMs
           if (raw.length > 0) return deliver(redis, raw)
         }
-        const reply = (await redis.call(
-          'XREADGROUP',
-          'GROUP',
-          group,
-          consumer,
-          'COUNT',
-          batchSize,
-          'BLOCK',
-          Math.max(1, Math.min(blockMs, nextClaimAt - Date.now())),
-          'STREAMS',
-          key,
-          '>',
-        )) as ReadReply
-        await deliver(redis, reply?.[0]?.[1] ?? [])
+        const block = Math.max(1, Math.min(blockMs, nextClaimAt - Date.now()))
+        await deliver(redis, await readGroup(redis, ['BLOCK', block], '>'))
       }
 
       return openLoop({
