@@ -18,6 +18,30 @@ export interface RedisPresenceOptions {
 const RELEASE_IF_OWNER = `if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('del', KEYS[1]) end return 0`
 
+/** Where presence lives in Redis, under the deployment's prefix. */
+const presenceKeys = (prefix: string) => ({
+  user: (userId: number) => `${prefix}chat:user:${userId}`,
+  room: (room: string) => `${prefix}chat:room:${room}`,
+  instanceUsers: (id: string) => `${prefix}chat:instance:${id}:users`,
+  instanceMembers: (id: string) => `${prefix}chat:instance:${id}:members`,
+  instances: `${prefix}chat:instances`,
+  reaped: (id: string) => `${prefix}chat:reaped:${id}`,
+  reapLock: (id: string) => `${prefix}chat:reap:${id}`,
+})
+
+/**
+ * The rooms' side of Redis presence, for a process that is not a chat instance (the admin
+ * CLI): a deleted room's members are forgotten where every instance reads them.
+ */
+export function createRoomPresence(redis: Redis, prefix = ''): Pick<Presence, 'forgetRoom'> {
+  const keys = presenceKeys(prefix)
+  return {
+    async forgetRoom(room) {
+      await redis.del(keys.room(room))
+    },
+  }
+}
+
 /**
  * Presence in Redis:
  * - `chat:user:<id>` names the instance holding the user's connection (SET NX: one per user);
@@ -33,13 +57,18 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
   const prefix = options.prefix ?? ''
   const heartbeatMs = options.heartbeatMs ?? 1000
   const deadAfterMs = options.deadAfterMs ?? 5000
-  const userKey = (userId: number) => `${prefix}chat:user:${userId}`
-  const roomKey = (room: string) => `${prefix}chat:room:${room}`
-  const instanceUsersKey = (id: string) => `${prefix}chat:instance:${id}:users`
-  const instanceMembersKey = (id: string) => `${prefix}chat:instance:${id}:members`
-  const instancesKey = `${prefix}chat:instances`
-  const reapedKey = (id: string) => `${prefix}chat:reaped:${id}`
+  const keys = presenceKeys(prefix)
   const memberEntry = (room: string, user: string) => JSON.stringify([room, user])
+
+  /** Adds the member to (or removes it from) the room and this instance's record, together. */
+  const membership =
+    (change: 'sadd' | 'srem') =>
+    async (room: string, user: string): Promise<void> => {
+      const multi = redis.multi()
+      multi[change](keys.room(room), user)
+      multi[change](keys.instanceMembers(instanceId), memberEntry(room, user))
+      await multi.exec()
+    }
 
   let timer: NodeJS.Timeout | undefined
   // Survivors reap only after beating steadily for a full dead interval themselves: after a
@@ -51,13 +80,13 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
   let registered = false
 
   async function reap(deadId: string, handlers: PresenceHandlers) {
-    const lockKey = `${prefix}chat:reap:${deadId}`
+    const lockKey = keys.reapLock(deadId)
     const lock = await redis.set(lockKey, instanceId, 'PX', 30_000, 'NX')
     if (lock !== 'OK') return
     const [entries, users, lastBeat] = await Promise.all([
-      redis.smembers(instanceMembersKey(deadId)),
-      redis.smembers(instanceUsersKey(deadId)),
-      redis.zscore(instancesKey, deadId),
+      redis.smembers(keys.instanceMembers(deadId)),
+      redis.smembers(keys.instanceUsers(deadId)),
+      redis.zscore(keys.instances, deadId),
     ])
     const orphans = entries.map((entry) => {
       const [room, user] = JSON.parse(entry) as [string, string]
@@ -66,8 +95,8 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
     try {
       if (orphans.length > 0) {
         const multi = redis.multi()
-        for (const { room, user } of orphans) multi.srem(roomKey(room), user)
-        await multi.del(instanceMembersKey(deadId)).exec()
+        for (const { room, user } of orphans) multi.srem(keys.room(room), user)
+        await multi.del(keys.instanceMembers(deadId)).exec()
         // Partings first, then the claims: a user reconnecting elsewhere must not have their
         // new joins overtaken by the old connection's partings.
         await handlers.onOrphans(orphans, {
@@ -78,12 +107,12 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
       }
     } finally {
       const multi = redis.multi()
-      for (const user of users) multi.eval(RELEASE_IF_OWNER, 1, userKey(Number(user)), deadId)
+      for (const user of users) multi.eval(RELEASE_IF_OWNER, 1, keys.user(Number(user)), deadId)
       // The lock goes too: an instance restarted under the same id may die again.
       await multi
-        .del(instanceUsersKey(deadId), lockKey)
-        .zrem(instancesKey, deadId)
-        .set(reapedKey(deadId), instanceId, 'PX', 600_000)
+        .del(keys.instanceUsers(deadId), lockKey)
+        .zrem(keys.instances, deadId)
+        .set(keys.reaped(deadId), instanceId, 'PX', 600_000)
         .exec()
     }
   }
@@ -93,13 +122,13 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
     beating = true
     try {
       const sent = Date.now()
-      const added = await redis.zadd(instancesKey, sent, instanceId)
+      const added = await redis.zadd(keys.instances, sent, instanceId)
       // A beat that waited on a reconnecting client proves nothing about the others' silence:
       // theirs waited too, and may have landed with a stale score.
       if (Date.now() - sent > heartbeatMs) healthySince = null
       if (added === 1 && registered) {
         healthySince = null
-        if ((await redis.getdel(reapedKey(instanceId))) !== null) {
+        if ((await redis.getdel(keys.reaped(instanceId))) !== null) {
           // Another instance judged us dead: our partings are out, our users released.
           options.logger?.warn({ instanceId }, 'this instance was declared dead; evicting clients')
           handlers.onEvicted()
@@ -114,7 +143,7 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
       const now = Date.now()
       healthySince ??= now
       if (now - healthySince < deadAfterMs) return
-      const dead = await redis.zrangebyscore(instancesKey, '-inf', now - deadAfterMs)
+      const dead = await redis.zrangebyscore(keys.instances, '-inf', now - deadAfterMs)
       for (const deadId of dead) {
         if (deadId === instanceId) continue
         await reap(deadId, handlers)
@@ -139,17 +168,17 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
       const deadline = Date.now() + 2 * deadAfterMs + 2 * heartbeatMs
       let firstSeen: string | undefined
       for (;;) {
-        if ((await redis.set(userKey(userId), instanceId, 'NX')) === 'OK') {
-          await redis.sadd(instanceUsersKey(instanceId), String(userId))
+        if ((await redis.set(keys.user(userId), instanceId, 'NX')) === 'OK') {
+          await redis.sadd(keys.instanceUsers(instanceId), String(userId))
           return true
         }
-        const holder = await redis.get(userKey(userId))
+        const holder = await redis.get(keys.user(userId))
         if (holder === null) continue
         if (holder === instanceId) return false
-        const lastBeat = await redis.zscore(instancesKey, holder)
+        const lastBeat = await redis.zscore(keys.instances, holder)
         if (lastBeat === null) {
           // The holder is not a live instance at all: a claim left behind, free it.
-          await redis.eval(RELEASE_IF_OWNER, 1, userKey(userId), holder)
+          await redis.eval(RELEASE_IF_OWNER, 1, keys.user(userId), holder)
           continue
         }
         const seen = `${holder} ${lastBeat}`
@@ -159,45 +188,31 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
       }
     },
     async restoreUser(userId) {
-      const claimed = await redis.set(userKey(userId), instanceId, 'NX')
-      if (claimed !== 'OK' && (await redis.get(userKey(userId))) !== instanceId) return false
-      await redis.sadd(instanceUsersKey(instanceId), String(userId))
+      const claimed = await redis.set(keys.user(userId), instanceId, 'NX')
+      if (claimed !== 'OK' && (await redis.get(keys.user(userId))) !== instanceId) return false
+      await redis.sadd(keys.instanceUsers(instanceId), String(userId))
       return true
     },
     async releaseUser(userId) {
       await redis
         .multi()
-        .eval(RELEASE_IF_OWNER, 1, userKey(userId), instanceId)
-        .srem(instanceUsersKey(instanceId), String(userId))
+        .eval(RELEASE_IF_OWNER, 1, keys.user(userId), instanceId)
+        .srem(keys.instanceUsers(instanceId), String(userId))
         .exec()
     },
-    async join(room, user) {
-      await redis
-        .multi()
-        .sadd(roomKey(room), user)
-        .sadd(instanceMembersKey(instanceId), memberEntry(room, user))
-        .exec()
-    },
-    async part(room, user) {
-      await redis
-        .multi()
-        .srem(roomKey(room), user)
-        .srem(instanceMembersKey(instanceId), memberEntry(room, user))
-        .exec()
-    },
+    join: membership('sadd'),
+    part: membership('srem'),
     async members(room) {
-      return sortByCodePoint(await redis.smembers(roomKey(room)))
+      return sortByCodePoint(await redis.smembers(keys.room(room)))
     },
-    async forgetRoom(room) {
-      await redis.del(roomKey(room))
-    },
+    forgetRoom: createRoomPresence(redis, prefix).forgetRoom,
     async start(handlers) {
       // A previous process under this id may have died holding users and memberships, which
       // nobody else reaps once this one beats under the same id: let them go first.
       await reap(instanceId, handlers).catch((error) => {
         options.logger?.warn({ err: (error as Error).message }, 'could not clear a previous run')
       })
-      await redis.del(reapedKey(instanceId))
+      await redis.del(keys.reaped(instanceId))
       // The first beat lands before any connection is accepted: a claim by an instance that is
       // not yet listed would look abandoned to the others.
       await beat(handlers)
@@ -213,12 +228,12 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
     },
     async stop() {
       clearInterval(timer)
-      const users = await redis.smembers(instanceUsersKey(instanceId))
+      const users = await redis.smembers(keys.instanceUsers(instanceId))
       const multi = redis.multi()
-      for (const user of users) multi.eval(RELEASE_IF_OWNER, 1, userKey(Number(user)), instanceId)
+      for (const user of users) multi.eval(RELEASE_IF_OWNER, 1, keys.user(Number(user)), instanceId)
       await multi
-        .del(instanceUsersKey(instanceId), instanceMembersKey(instanceId))
-        .zrem(instancesKey, instanceId)
+        .del(keys.instanceUsers(instanceId), keys.instanceMembers(instanceId))
+        .zrem(keys.instances, instanceId)
         .exec()
     },
   }

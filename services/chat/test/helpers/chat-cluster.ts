@@ -15,13 +15,13 @@ import { Redis } from 'ioredis'
 import type { Test } from 'tap'
 import { buildChat, type ChatLimits } from '../../src/app.js'
 import { chatDb, migrateChat } from '../../src/db/migrate.js'
+import { createRoomsRepository } from '../../src/domain/rooms.repository.js'
 import {
   createMemoryPresence,
   createMemoryPresenceState,
 } from '../../src/presence/memory-presence.js'
 import type { Presence } from '../../src/presence/presence.js'
-import { createRedisPresence } from '../../src/presence/redis-presence.js'
-import { createRoomsRepository } from '../../src/rooms/rooms.repository.js'
+import { createRedisPresence, createRoomPresence } from '../../src/presence/redis-presence.js'
 
 export const PASSWORD = 'correct-horse-battery'
 export const redisUrl = process.env.REDIS_URL
@@ -220,6 +220,20 @@ export async function startCluster(t: Test, options: ClusterOptions = {}) {
     track(client: ChatClient) {
       clients.push(client)
       return client
+    },
+    /**
+     * What a process beside the chat instances (the admin CLI) reaches of the deployment: the
+     * bus, and the rooms' presence (in Redis, or the instances' shared state in memory).
+     */
+    outsider(): { bus: Bus; presence: Pick<Presence, 'forgetRoom'> } {
+      const bus = busFor()
+      busses.push(bus)
+      return {
+        bus,
+        presence: redisUrl
+          ? createRoomPresence(newRedis(), prefix)
+          : createMemoryPresence('outsider', memoryPresence),
+      }
     },
   }
 }

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis'
 import { sql } from 'kysely'
 import t, { type Test } from 'tap'
 import { chatDb } from '../../src/db/migrate.js'
-import { createMessagesRepository } from '../../src/messages/messages.repository.js'
+import { createMessagesRepository } from '../../src/domain/messages.repository.js'
 import { createRedisPresence } from '../../src/presence/redis-presence.js'
 import { type Cluster, startCluster } from '../helpers/chat-cluster.js'
 

@@ -1,9 +1,9 @@
 import type { ChatEvent } from '@finchat/protocol'
 import t from 'tap'
-import type { ChatConnection } from '../../src/connections/chat-connection.js'
-import type { MessagesRepository, StoredMessage } from '../../src/messages/messages.repository.js'
+import { createJoinStatus } from '../../src/domain/join-status.js'
+import type { Member } from '../../src/domain/member.js'
+import type { MessagesRepository, StoredMessage } from '../../src/domain/messages.repository.js'
 import type { Presence } from '../../src/presence/presence.js'
-import { createJoinStatus } from '../../src/rooms/join-status.js'
 
 // A joiner's status is read while its `joined` travels the stream: what the room's events
 // change meanwhile is applied to the reads, so the joiner sees the room as of its own echo.
@@ -61,7 +61,7 @@ function room(members: string[], history: StoredMessage[]) {
   return { presence, messages, reads }
 }
 
-const carol = { username: 'carol' } as ChatConnection
+const carol = { username: 'carol' } as Member
 const log = { error: () => {} }
 
 t.test('changes between the reads and the echo are part of the status', async (t) => {
@@ -127,7 +127,7 @@ t.test('a join with too much going on, or not begun here, reads afresh on the ec
   ])
   t.same(reads, { members: 2, history: 2 }, 'the reads of the join, then fresh ones')
 
-  const dave = { username: 'dave' } as ChatConnection
+  const dave = { username: 'dave' } as Member
   t.same((await status.statusFor(dave, ROOM)).users.length, 2, 'dave and bob')
   t.same(reads, { members: 3, history: 3 })
 })

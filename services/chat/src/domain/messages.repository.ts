@@ -1,11 +1,17 @@
 import { prepared } from '@finchat/db'
 import { type Kysely, sql } from 'kysely'
-import { CHAT_SCHEMA, type ChatDatabase } from '../db/schema.js'
+import { CHAT_SCHEMA, type ChatDatabase, type ChatDb } from '../db/schema.js'
 
 // The first key of chat's advisory locks, so they cannot collide with other users of the database.
 const ROOM_LOCK_SPACE = 0x6368617
 
 export type MessagesRepository = ReturnType<typeof createMessagesRepository>
+
+/** The database and its messages, for those who store, announce or remove messages. */
+export interface MessageStore {
+  db: ChatDb
+  messages: MessagesRepository
+}
 
 export interface StoredMessage {
   id: number

@@ -5,9 +5,10 @@ import { type ChatEvent, STREAMS } from '@finchat/protocol'
 import { sql } from 'kysely'
 import t from 'tap'
 import { chatDb, migrateChat } from '../../src/db/migrate.js'
-import { createMessagesRepository } from '../../src/messages/messages.repository.js'
-import { createRoomWriter } from '../../src/messages/room-writer.js'
-import { createRoomsRepository } from '../../src/rooms/rooms.repository.js'
+import { createMessagesRepository } from '../../src/domain/messages.repository.js'
+import { createRoomWriter } from '../../src/domain/room-writer.js'
+import { createRoomsRepository } from '../../src/domain/rooms.repository.js'
+import { createChatEvents } from '../../src/events/chat-events.js'
 
 // Messages posted to a room at the same moment go under one lock, in one insert: each is stored
 // and announced in the order of its id, and one that cannot be announced is refused and not
@@ -27,8 +28,7 @@ const writerOn = (bus: Bus, options: { maxBatch?: number } = {}) =>
   createRoomWriter({
     db,
     messages,
-    bus,
-    instanceId: 'chat-1',
+    events: createChatEvents({ bus, instanceId: 'chat-1' }),
     log: { error: () => {} },
     ...options,
   })
@@ -60,8 +60,7 @@ t.test(
     const writer = createRoomWriter({
       db,
       messages,
-      bus: flakyBus(bus, new Set(['m7'])),
-      instanceId: 'chat-1',
+      events: createChatEvents({ bus: flakyBus(bus, new Set(['m7'])), instanceId: 'chat-1' }),
       log: { error: () => {} },
     })
 
@@ -195,8 +194,10 @@ t.test('two instances writing to the same rooms keep each room in id order', asy
       messages: createMessagesRepository(instanceDb),
       // The first instance's Redis is slow: without the rooms' locks, the second one's later
       // ids would reach the stream first.
-      bus: i === 0 ? slowBus(bus, 20) : bus,
-      instanceId: `chat-${i + 1}`,
+      events: createChatEvents({
+        bus: i === 0 ? slowBus(bus, 20) : bus,
+        instanceId: `chat-${i + 1}`,
+      }),
       log: { error: () => {} },
       maxBatch: 7,
     }),

@@ -1,8 +1,8 @@
 import type { ChatEvent } from '@finchat/protocol'
 import t from 'tap'
-import type { ChatConnection } from '../../src/connections/chat-connection.js'
-import { createConnectionRegistry } from '../../src/connections/connection-registry.js'
-import { createRoomEventHandler } from '../../src/events/room-events.js'
+import { createRoomDispatch } from '../../src/events/room-dispatch.js'
+import type { ChatConnection } from '../../src/transport/chat-connection.js'
+import { createConnectionRegistry } from '../../src/transport/connection-registry.js'
 
 /** The text of a prepared websocket frame: after a header of 2, 4 or 10 bytes. */
 const textOf = (frame: Buffer) =>
@@ -40,9 +40,9 @@ t.test(
       registry.enterAudience('friends', connection)
     }
     let statusLookups = 0
-    const handle = createRoomEventHandler({
+    const handle = createRoomDispatch({
       instanceId: 'chat-1',
-      registry,
+      audiences: registry,
       statusFor: async () => {
         statusLookups++
         return { users: [], messages: [] }
@@ -94,9 +94,9 @@ t.test('a deleted room parts its members with you: true', async (t) => {
   registry.add(alice.connection)
   registry.enterAudience('friends', alice.connection)
   alice.connection.joined.set('friends', { id: 1, name: 'friends' })
-  const handle = createRoomEventHandler({
+  const handle = createRoomDispatch({
     instanceId: 'chat-1',
-    registry,
+    audiences: registry,
     statusFor: async () => ({ users: [], messages: [] }),
     log: { error: () => {} },
   })

@@ -1,20 +1,18 @@
 import type { Duplex } from 'node:stream'
 import type { Session } from '@finchat/sessions'
 import type { WebSocket } from 'ws'
+import type { JoinedRoom, Member } from '../domain/member.js'
+import type { Recipient } from '../events/room-dispatch.js'
 import { type RateLimit, TokenBucket } from './token-bucket.js'
-
-export interface JoinedRoom {
-  id: number
-  name: string
-}
 
 let nextConnectionId = 0
 
 /**
- * One user's websocket. Frames out are written in the order they were handed over, even when
- * one of them (the joiner's own `joined`, with its status) is still being computed.
+ * One user's websocket: a member for the commands, a recipient for the room events. Frames out
+ * are written in the order they were handed over, even when one of them (the joiner's own
+ * `joined`, with its status) is still being computed.
  */
-export class ChatConnection {
+export class ChatConnection implements Member, Recipient {
   readonly id = `c${++nextConnectionId}`
   /** Rooms the user has joined, as far as commands are concerned. */
   readonly joined = new Map<string, JoinedRoom>()
@@ -48,6 +46,10 @@ export class ChatConnection {
 
   get username() {
     return this.session.username
+  }
+
+  get userId() {
+    return this.session.userId
   }
 
   enqueue(task: () => Promise<void>) {

@@ -1,13 +1,9 @@
-import type { Bus } from '@finchat/bus'
-import { type ChatEvent, formatStamp, STREAMS } from '@finchat/protocol'
 import type { ChatDb } from '../db/schema.js'
-import type { MessagesRepository, StoredMessage } from './messages.repository.js'
+import type { ChatEvents } from '../events/chat-events.js'
+import type { MessageStore, StoredMessage } from './messages.repository.js'
 
-export interface RoomWriterOptions {
-  db: ChatDb
-  messages: MessagesRepository
-  bus: Bus
-  instanceId: string
+export interface RoomWriterOptions extends MessageStore {
+  events: Pick<ChatEvents, 'message'>
   log: { error(obj: object, msg: string): void }
   /** Most messages stored in one statement. */
   maxBatch?: number
@@ -36,7 +32,7 @@ interface Waiting extends OutgoingMessage {
  * a quiet one is no slower.
  */
 export function createRoomWriter(options: RoomWriterOptions) {
-  const { db, messages, bus, instanceId, log } = options
+  const { db, messages, events, log } = options
   const maxBatch = options.maxBatch ?? 500
   const pending: Waiting[] = []
   let writing = false
@@ -45,17 +41,7 @@ export function createRoomWriter(options: RoomWriterOptions) {
   async function announce(stored: StoredMessage[], batch: Waiting[], conn: ChatDb) {
     // Sent back to back on one connection, so the stream keeps the ids' order.
     const announced = await Promise.allSettled(
-      stored.map((message, i) =>
-        bus.append(STREAMS.chatEvents, {
-          type: 'room.message',
-          id: message.id,
-          room: (batch[i] as Waiting).room.name,
-          user: message.username,
-          body: message.body,
-          stamp: formatStamp(message.created_at),
-          instance: instanceId,
-        } satisfies ChatEvent),
-      ),
+      stored.map((message, i) => events.message((batch[i] as Waiting).room.name, message)),
     )
     const unannounced = stored.filter((_, i) => announced[i]?.status === 'rejected')
     if (unannounced.length > 0) {

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { RoomRow } from '../../src/db/schema.js'
-import { createRoomDirectory } from '../../src/rooms/room-directory.js'
-import type { RoomsRepository } from '../../src/rooms/rooms.repository.js'
+import { createRoomDirectory } from '../../src/domain/room-directory.js'
+import type { RoomsRepository } from '../../src/domain/rooms.repository.js'
 
 // Joins look a room up by name; the directory remembers rooms so that only the first join to a
 // room asks the database, and forgets a room when it is deleted.

@@ -1,13 +1,9 @@
-import type { Bus } from '@finchat/bus'
-import { type ChatEvent, STREAMS } from '@finchat/protocol'
 import { sql } from 'kysely'
-import type { ChatDb } from '../db/schema.js'
-import type { MessagesRepository } from './messages.repository.js'
+import type { ChatEvents } from '../events/chat-events.js'
+import type { MessageStore } from './messages.repository.js'
 
-export interface UnannouncedMessagesOptions {
-  db: ChatDb
-  messages: MessagesRepository
-  bus: Bus
+export interface UnannouncedMessagesOptions extends MessageStore {
+  events: Pick<ChatEvents, 'readRoomEvents'>
   log: { warn(obj: object, msg: string): void }
   /** How far before its last heartbeat a dead instance may have stored a message in flight. */
   inFlightMs?: number
@@ -27,7 +23,7 @@ const PAGE = 1000
  * so that an instance that is only stalled, and announces after all, keeps its message.
  */
 export function createUnannouncedMessages(options: UnannouncedMessagesOptions) {
-  const { db, messages, bus, log } = options
+  const { db, messages, events, log } = options
   const inFlightMs = options.inFlightMs ?? 15_000
   const clockSlackMs = options.clockSlackMs ?? 10_000
   const lockTimeoutMs = options.lockTimeoutMs ?? 10_000
@@ -36,7 +32,7 @@ export function createUnannouncedMessages(options: UnannouncedMessagesOptions) {
   async function readAnnounced(pending: Set<number>, after: string): Promise<string> {
     let position = after
     for (;;) {
-      const page = await bus.range<ChatEvent>(STREAMS.chatEvents, position, PAGE)
+      const page = await events.readRoomEvents(position, PAGE)
       for (const { id, data } of page) {
         position = id
         if (data.type === 'room.message') pending.delete(data.id)
@@ -59,7 +55,7 @@ export function createUnannouncedMessages(options: UnannouncedMessagesOptions) {
       // The stream must reach back to the candidates, or an announced message would be taken
       // for an unannounced one (a stream trimmed, or emptied by a Redis restart). A young
       // stream that starts between `from` and the candidates holds all their announcements.
-      const [first] = await bus.range(STREAMS.chatEvents, '0', 1)
+      const [first] = await events.readRoomEvents('0', 1)
       if (!first || Number(first.id.split('-')[0]) > earliest) {
         log.warn(
           { instance: dead.instanceId, candidates: candidates.length },

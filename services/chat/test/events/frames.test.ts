@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import t from 'tap'
 import { WebSocket, WebSocketServer } from 'ws'
-import { textFrame } from '../../src/connections/websocket-frame.js'
+import { textFrame } from '../../src/events/frames.js'
 
 // Prepared frames are written to the TCP socket directly: a real websocket client must read
 // them as the text messages they carry, whatever their length class.

@@ -5,9 +5,9 @@ import {
   type HistoryMessage,
   type RoomStatus,
 } from '@finchat/protocol'
-import type { ChatConnection } from '../connections/chat-connection.js'
-import type { MessagesRepository, StoredMessage } from '../messages/messages.repository.js'
 import { type Presence, sortByCodePoint } from '../presence/presence.js'
+import type { Member } from './member.js'
+import type { MessagesRepository, StoredMessage } from './messages.repository.js'
 
 export interface JoinStatusOptions {
   presence: Presence
@@ -49,7 +49,7 @@ export function createJoinStatus(options: JoinStatusOptions) {
   const { presence, messages, log } = options
   const maxWatchedEvents = options.maxWatchedEvents ?? 1000
   const watching = new Map<string, Set<Watch>>()
-  const pending = new WeakMap<ChatConnection, Map<string, Watch>>()
+  const pending = new WeakMap<Member, Map<string, Watch>>()
 
   function read(room: { id: number; name: string }): Promise<[string[], StoredMessage[]]> {
     // A failing part is left empty rather than the whole status withheld.
@@ -71,10 +71,10 @@ export function createJoinStatus(options: JoinStatusOptions) {
     if (watches?.size === 0) watching.delete(watch.room)
   }
 
-  function take(connection: ChatConnection, room: string): Watch | undefined {
-    const watch = pending.get(connection)?.get(room)
+  function take(member: Member, room: string): Watch | undefined {
+    const watch = pending.get(member)?.get(room)
     if (!watch) return undefined
-    pending.get(connection)?.delete(room)
+    pending.get(member)?.delete(room)
     unwatch(watch)
     return watch
   }
@@ -112,22 +112,22 @@ export function createJoinStatus(options: JoinStatusOptions) {
   }
 
   return {
-    /** Starts reading the room for a join about to be published by this connection. */
-    begin(connection: ChatConnection, room: { id: number; name: string }) {
+    /** Starts reading the room for a join about to be published by this member. */
+    begin(member: Member, room: { id: number; name: string }) {
       const watch: Watch = { room: room.name, changes: [], overflowed: false }
       const watches = watching.get(room.name) ?? new Set()
       watches.add(watch)
       watching.set(room.name, watches)
-      const joins = pending.get(connection) ?? new Map<string, Watch>()
+      const joins = pending.get(member) ?? new Map<string, Watch>()
       joins.set(room.name, watch)
-      pending.set(connection, joins)
+      pending.set(member, joins)
       // Sent once watching, so that nothing they miss goes unseen.
       watch.reads = read(room)
     },
 
-    /** The join was not published, or the connection is going: nothing to wait for. */
-    cancel(connection: ChatConnection, room: string) {
-      take(connection, room)
+    /** The join was not published, or the member is going: nothing to wait for. */
+    cancel(member: Member, room: string) {
+      take(member, room)
     },
 
     /** Every room event, in stream order, before it is dispatched. */
@@ -149,9 +149,9 @@ export function createJoinStatus(options: JoinStatusOptions) {
      * The status for the joiner's own `joined`, called as it is dispatched: what the room's
      * events up to here changed is taken now, the reads are awaited after.
      */
-    statusFor(connection: ChatConnection, room: { id: number; name: string }): Promise<RoomStatus> {
-      const watch = take(connection, room.name)
-      const viewer = connection.username
+    statusFor(member: Member, room: { id: number; name: string }): Promise<RoomStatus> {
+      const watch = take(member, room.name)
+      const viewer = member.username
       if (!watch?.reads || watch.overflowed) {
         return read(room).then((state) => statusOf(viewer, state, []))
       }

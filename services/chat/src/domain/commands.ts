@@ -1,0 +1,176 @@
+import {
+  type ChatEvent,
+  type ClientFrame,
+  HISTORY_PAGE_SIZE,
+  MAX_MESSAGE_LENGTH,
+} from '@finchat/protocol'
+import type { ChatDb } from '../db/schema.js'
+import type { ChatEvents } from '../events/chat-events.js'
+import {
+  alreadyJoinedFrame,
+  EMPTY_CUSTOM,
+  EMPTY_MESSAGE,
+  HELP,
+  historyFrame,
+  INTERNAL_ERROR,
+  invalidRoomFrame,
+  listFrame,
+  notJoinedFrame,
+  TOO_LONG,
+} from '../events/frames.js'
+import type { Presence } from '../presence/presence.js'
+import { createJoinStatus, toHistoryMessage } from './join-status.js'
+import type { Member } from './member.js'
+import type { MessagesRepository } from './messages.repository.js'
+import { createRoomDirectory } from './room-directory.js'
+import { createRoomWriter } from './room-writer.js'
+import type { RoomsRepository } from './rooms.repository.js'
+
+export interface CommandsOptions {
+  db: ChatDb
+  rooms: RoomsRepository
+  messages: MessagesRepository
+  presence: Presence
+  events: ChatEvents
+  log: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void }
+}
+
+const codePoints = (text: string) => {
+  // Most messages are short ASCII: only count code points when UTF-16 length is ambiguous.
+  if (text.length <= MAX_MESSAGE_LENGTH) return text.length
+  let count = 0
+  for (const _ of text) count++
+  return count
+}
+
+/** What each client frame does, answering the member directly and the room through the events. */
+export function createCommands(options: CommandsOptions) {
+  const { rooms, messages, presence, events, log } = options
+  const writer = createRoomWriter({ db: options.db, messages, events, log })
+  const directory = createRoomDirectory(rooms)
+  const joinStatus = createJoinStatus({ presence, messages, log })
+
+  async function join(member: Member, name: string) {
+    const room = await directory.find(name)
+    if (!room) return member.send(invalidRoomFrame(name))
+    if (member.joined.has(name)) return member.send(alreadyJoinedFrame(name))
+    member.joined.set(name, { id: room.id, name })
+    joinStatus.begin(member, { id: room.id, name })
+    try {
+      await presence.join(name, member.username)
+      await events.joined(member, { id: room.id, name })
+    } catch (err) {
+      member.joined.delete(name)
+      joinStatus.cancel(member, name)
+      await presence.part(name, member.username).catch(() => {})
+      throw err
+    }
+  }
+
+  async function part(member: Member, name: string) {
+    if (!member.joined.has(name)) return member.send(notJoinedFrame(name))
+    member.joined.delete(name)
+    await announcePart(member, name)
+  }
+
+  async function announcePart(member: Member, name: string) {
+    await presence.part(name, member.username)
+    await events.parted(member, name)
+  }
+
+  async function message(member: Member, name: string, text: string) {
+    const room = member.joined.get(name)
+    if (!room) return member.send(notJoinedFrame(name))
+    // PostgreSQL text cannot hold NUL: stored as is, it would fail the insert of every message
+    // written with it, other senders' too.
+    const body = text.trim().replaceAll('\u0000', '\uFFFD')
+    if (body === '') return member.send(EMPTY_MESSAGE)
+    if (codePoints(body) > MAX_MESSAGE_LENGTH) return member.send(TOO_LONG)
+    await writer.post({ room, userId: member.userId, username: member.username, body })
+  }
+
+  async function custom(member: Member, name: string, rawCommand: string, payload: string) {
+    if (!member.joined.has(name)) return member.send(notJoinedFrame(name))
+    const command = rawCommand.trim()
+    if (command === '' || payload === '') return member.send(EMPTY_CUSTOM)
+    if (codePoints(command) > MAX_MESSAGE_LENGTH || codePoints(payload) > MAX_MESSAGE_LENGTH) {
+      return member.send(TOO_LONG)
+    }
+    await events.custom(member, name, command, payload)
+  }
+
+  async function list(member: Member) {
+    const all = await rooms.list()
+    member.send(
+      listFrame(all.map((room) => ({ name: room.name, joined: member.joined.has(room.name) }))),
+    )
+  }
+
+  async function history(member: Member, frame: Extract<ClientFrame, { type: 'history' }>) {
+    const room = member.joined.get(frame.room_name)
+    if (!room) return member.send(notJoinedFrame(frame.room_name))
+    const page = await messages.page({
+      roomId: room.id,
+      before: frame.before,
+      after: frame.after,
+      limit: frame.limit ?? HISTORY_PAGE_SIZE,
+    })
+    member.send(
+      historyFrame(
+        frame.room_name,
+        page.map((m) => toHistoryMessage(m, member.username)),
+      ),
+    )
+  }
+
+  return {
+    async handle(member: Member, frame: ClientFrame) {
+      try {
+        switch (frame.type) {
+          case 'help':
+            return member.send(HELP)
+          case 'list':
+            return await list(member)
+          case 'join':
+            return await join(member, frame.room_name)
+          case 'part':
+            return await part(member, frame.room_name)
+          case 'history':
+            return await history(member, frame)
+          case 'custom':
+            return await custom(member, frame.room_name, frame.command, frame.payload)
+          case 'message':
+            if ('body' in frame) return await message(member, frame.room_name, frame.body)
+            return await custom(member, frame.room_name, frame.command, frame.payload)
+        }
+      } catch (err) {
+        log.error({ err, user: member.username, frame: frame.type }, 'command failed')
+        member.send(INTERNAL_ERROR)
+      }
+    },
+
+    /** Leaves every room of a member who is going away, announcing each parting. */
+    async leaveAll(member: Member) {
+      const names = [...member.joined.keys()]
+      member.joined.clear()
+      await Promise.all(
+        names.map((name) =>
+          announcePart(member, name).catch((err) => {
+            log.warn({ err, user: member.username, room: name }, 'could not announce a parting')
+          }),
+        ),
+      )
+    },
+
+    /** The joiner's view of the room, for its own `joined`. */
+    statusFor: joinStatus.statusFor,
+
+    /** Every room event, in stream order, before it is dispatched to this instance's clients. */
+    observe(event: ChatEvent) {
+      if (event.type === 'room.deleted') directory.forget(event.room)
+      joinStatus.observe(event)
+    },
+  }
+}
+
+export type Commands = ReturnType<typeof createCommands>

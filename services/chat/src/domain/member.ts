@@ -1,0 +1,18 @@
+export interface JoinedRoom {
+  id: number
+  name: string
+}
+
+/**
+ * A user connected to this instance, as the chat's rules see it: who they are, the rooms they
+ * are in and a way to answer them. The transport's connection is one.
+ */
+export interface Member {
+  /** This connection of the user, told apart from an earlier or a later one. */
+  readonly id: string
+  readonly username: string
+  readonly userId: number
+  /** Rooms the user has joined, as far as commands are concerned. */
+  readonly joined: Map<string, JoinedRoom>
+  send(frame: string): void
+}
