@@ -1,17 +1,20 @@
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { authDb, migrateAuth } from '@finchat/auth'
+import { authDb, createAccounts, createScryptHasher, migrateAuth } from '@finchat/auth'
 import { createBus } from '@finchat/bus'
-import { chatDb, migrateChat } from '@finchat/chat'
+import { chatDb, createRoomAdmin, createRoomPresence, migrateChat } from '@finchat/chat'
 import { createDatabase } from '@finchat/db'
-import { resolveDataDir } from '@finchat/kit'
+import { ConfigError } from '@finchat/kit'
+import { Redis } from 'ioredis'
 import { addRooms, deleteRoom, listRooms } from './commands/rooms.commands.js'
-import { CommandError, createSuperuser, grantAdmin, listUsers } from './commands/users.commands.js'
+import { CommandError, createSuperuser, listUsers, setAdmin } from './commands/users.commands.js'
+import { type CliConfig, loadCliConfig } from './config.js'
 
 const USAGE = `usage: pnpm admin <command>
   create-superuser [--username NAME] [--email EMAIL] [--password PASSWORD] [--no-input]
   users list
   users grant-admin NAME
+  users revoke-admin NAME
   rooms add NAME...
   rooms list
   rooms delete NAME
@@ -30,43 +33,60 @@ const { values, positionals } = parseArgs({
   },
 })
 
-async function run([group, action, ...rest]: string[]): Promise<string> {
+/** Redis, for a deletion to reach running instances: their members are parted and forgotten. */
+async function withRedis<T>(
+  config: CliConfig,
+  use: (redis?: { bus: ReturnType<typeof createBus>; redis: Redis }) => Promise<T>,
+) {
+  if (!config.REDIS_URL) return use(undefined)
+  const bus = createBus({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX })
+  const redis = new Redis(config.REDIS_URL)
+  try {
+    return await use({ bus, redis })
+  } finally {
+    await bus.close()
+    redis.disconnect()
+  }
+}
+
+async function run(config: CliConfig, [group, action, ...rest]: string[]): Promise<string> {
   const database = await createDatabase({
-    url: process.env.DATABASE_URL || undefined,
-    dataDir: join(resolveDataDir(process.env.DATA_DIR || '.data'), 'pglite'),
+    url: config.DATABASE_URL,
+    dataDir: join(config.DATA_DIR, 'pglite'),
   })
   try {
     await migrateAuth(database.db)
     await migrateChat(database.db)
-    const users = authDb(database.db)
-    const rooms = chatDb(database.db)
+    const accounts = createAccounts({
+      db: authDb(database.db),
+      passwords: createScryptHasher(config.PASSWORD_HASH_COST),
+    })
     if (group === 'create-superuser' && action === undefined) {
-      return await createSuperuser(
-        users,
-        {
-          username: values.username,
-          email: values.email,
-          password: values.password,
-          interactive: !values['no-input'] && process.stdin.isTTY === true,
-        },
-        Number(process.env.PASSWORD_HASH_COST || 15),
-      )
+      return await createSuperuser(accounts, {
+        username: values.username,
+        email: values.email,
+        password: values.password,
+        interactive: !values['no-input'] && process.stdin.isTTY === true,
+      })
     }
-    if (group === 'users' && action === 'list') return await listUsers(users)
-    if (group === 'users' && action === 'grant-admin' && rest[0])
-      return await grantAdmin(users, rest[0])
-    if (group === 'rooms' && action === 'add') return await addRooms(rooms, rest)
-    if (group === 'rooms' && action === 'list') return await listRooms(rooms)
-    if (group === 'rooms' && action === 'delete') {
-      const redisUrl = process.env.REDIS_URL || undefined
-      const bus = redisUrl
-        ? createBus({ redisUrl, prefix: process.env.REDIS_PREFIX ?? '' })
-        : undefined
-      try {
-        return await deleteRoom(rooms, rest[0], bus)
-      } finally {
-        await bus?.close()
-      }
+    if (group === 'users' && action === 'list') return await listUsers(accounts)
+    if (group === 'users' && action === 'grant-admin' && rest[0]) {
+      return await setAdmin(accounts, rest[0], true)
+    }
+    if (group === 'users' && action === 'revoke-admin' && rest[0]) {
+      return await setAdmin(accounts, rest[0], false)
+    }
+    if (group === 'rooms' && ['add', 'list', 'delete'].includes(action ?? '')) {
+      return await withRedis(config, async (shared) => {
+        const rooms = createRoomAdmin({
+          db: chatDb(database.db),
+          bus: shared?.bus,
+          presence: shared && createRoomPresence(shared.redis, config.REDIS_PREFIX),
+        })
+        if (action === 'add') return addRooms(rooms, rest)
+        if (action === 'list') return listRooms(rooms)
+        return deleteRoom(rooms, rest[0])
+      })
     }
     throw new CommandError(USAGE)
   } finally {
@@ -78,9 +98,10 @@ if (values.help || positionals.length === 0) {
   process.stdout.write(`${USAGE}\n`)
 } else {
   try {
-    process.stdout.write(`${await run(positionals)}\n`)
+    process.stdout.write(`${await run(loadCliConfig(), positionals)}\n`)
   } catch (error) {
-    process.stderr.write(`${error instanceof CommandError ? error.message : String(error)}\n`)
+    const known = error instanceof CommandError || error instanceof ConfigError
+    process.stderr.write(`${known ? (error as Error).message : String(error)}\n`)
     process.exitCode = 1
   }
 }

@@ -69,6 +69,11 @@ t.test('an operator manages users and rooms from the command line', async (t) =>
   const list = await admin('users', 'list')
   t.match(list.stdout, /^root\troot@example.com\tadmin$/m)
 
+  const revoked = await admin('users', 'revoke-admin', 'ROOT')
+  t.equal(revoked.code, 0, revoked.stderr)
+  t.match(revoked.stdout, /root is no longer an administrator/)
+  t.match((await admin('users', 'list')).stdout, /^root\troot@example.com\tuser$/m)
+  t.match((await admin('users', 'grant-admin', 'root')).stdout, /root is now an administrator/)
   t.equal((await admin('users', 'grant-admin', 'nobody')).code, 1)
   t.equal((await admin('bogus')).code, 1)
 

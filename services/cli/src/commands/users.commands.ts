@@ -1,10 +1,4 @@
-import type { AuthDb } from '@finchat/auth'
-import {
-  createScryptHasher,
-  createUsersRepository,
-  DuplicateUserError,
-  validateRegistration,
-} from '@finchat/auth'
+import type { Accounts } from '@finchat/auth'
 import { ask } from '../prompt.js'
 
 export class CommandError extends Error {
@@ -18,8 +12,8 @@ export interface SuperuserInput {
   interactive: boolean
 }
 
-/** Creates an administrator, or makes an existing user one when asked with the same name. */
-export async function createSuperuser(db: AuthDb, input: SuperuserInput, hashCost: number) {
+/** Registers an administrator, by the same rules as any registration. */
+export async function createSuperuser(accounts: Accounts, input: SuperuserInput) {
   const username = input.username ?? (input.interactive ? await ask('Username: ') : '')
   const email = input.email ?? (input.interactive ? await ask('Email address: ') : '')
   let password = input.password
@@ -34,38 +28,27 @@ export async function createSuperuser(db: AuthDb, input: SuperuserInput, hashCos
       'username and password are required (--username, --password, or answer the prompts)',
     )
   }
-  const errors = validateRegistration({ username, email, password })
-  const messages = Object.entries(errors).flatMap(([field, list]) =>
-    list.map((m) => `${field}: ${m}`),
-  )
-  if (messages.length) throw new CommandError(messages.join('\n'))
-  const users = createUsersRepository(db)
-  try {
-    const user = await users.insert({
-      username,
-      email,
-      password_hash: await createScryptHasher(hashCost).hash(password),
-      is_admin: true,
-    })
-    return `Superuser ${user.username} created.`
-  } catch (error) {
-    if (error instanceof DuplicateUserError) {
-      throw new CommandError(`A user with that ${error.field} already exists.`)
-    }
-    throw error
+  const result = await accounts.register({ username, email, password, isAdmin: true })
+  if (!result.ok) {
+    const lines = Object.entries(result.errors).flatMap(([field, messages]) =>
+      messages.map((message) => `${field}: ${message}`),
+    )
+    throw new CommandError(lines.join('\n'))
   }
+  return `Superuser ${result.user.username} created.`
 }
 
-export async function listUsers(db: AuthDb) {
-  const users = await createUsersRepository(db).list()
+export async function listUsers(accounts: Accounts) {
+  const users = await accounts.list()
   if (users.length === 0) return 'no users'
   return users
     .map((u) => `${u.username}\t${u.email || '-'}\t${u.is_admin ? 'admin' : 'user'}`)
     .join('\n')
 }
 
-export async function grantAdmin(db: AuthDb, username: string) {
-  const user = await createUsersRepository(db).setAdmin(username, true)
+export async function setAdmin(accounts: Accounts, username: string, isAdmin: boolean) {
+  const user = await accounts.setAdmin(username, isAdmin)
   if (!user) throw new CommandError(`no user named ${username}`)
-  return `${user.username} is now an administrator (effective from their next login).`
+  const now = isAdmin ? 'is now an administrator' : 'is no longer an administrator'
+  return `${user.username} ${now} (effective from their next login).`
 }
