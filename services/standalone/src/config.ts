@@ -1,20 +1,24 @@
 import { AuthConfigSchema } from '@finchat/auth'
 import { loadBotConfig } from '@finchat/bot'
 import { ChatConfigSchema } from '@finchat/chat'
-import { DEFAULT_WEB_ROOT, loadConfig, resolveDataDir } from '@finchat/kit'
+import {
+  DEFAULT_WEB_ROOT,
+  loadConfig,
+  resolveDataDir,
+  serverConfigFields,
+  storageConfigFields,
+} from '@finchat/kit'
 import { type Static, Type } from '@sinclair/typebox'
 
 export const StandaloneConfigSchema = Type.Object({
+  ...serverConfigFields(8000),
   /** Loopback by default: a demo on a laptop should not be reachable from the network. */
   HOST: Type.String({ default: '127.0.0.1' }),
-  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8000 }),
   /** Quiet by default, so that the banner is what the user reads. */
   LOG_LEVEL: Type.String({ default: 'warn' }),
-  DATA_DIR: Type.String({ default: '.data' }),
+  ...storageConfigFields,
   /** The web UI's build output. */
   WEB_ROOT: Type.String({ default: DEFAULT_WEB_ROOT }),
-  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
-  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   /** Rooms created on the first start (comma-separated); empty for none. */
   SEED_ROOMS: Type.String({ default: 'friends,family,investments' }),
   FINBOT_ENABLED: Type.Boolean({ default: true }),

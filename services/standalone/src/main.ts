@@ -1,5 +1,4 @@
-import { join } from 'node:path'
-import { authDb, authOptions, migrateAuth, signingKeys } from '@finchat/auth'
+import { authOptions, createAccounts, migrateAuth, signingKeys } from '@finchat/auth'
 import {
   BotStartError,
   createStockBot,
@@ -7,90 +6,66 @@ import {
   type StockBot,
   stockBotOptions,
 } from '@finchat/bot'
-import { createBus } from '@finchat/bus'
-import { chatDb, chatOptions, migrateChat } from '@finchat/chat'
-import { openMigratedDatabase } from '@finchat/db'
-import {
-  ConfigError,
-  createServer,
-  exitOnConfigError,
-  listenWithGrace,
-  parseTrustProxy,
-  type TrustProxy,
-} from '@finchat/kit'
-import { Redis } from 'ioredis'
+import { chatDb, chatOptions, createRoomAdmin, migrateChat } from '@finchat/chat'
+import { ConfigError, openStorage, parseTrustProxy, runService } from '@finchat/kit'
 import { buildStandalone } from './app.js'
-import { loadStandaloneConfig, type StandaloneConfig } from './config.js'
-import { botPassword, ensureBotAccount, seedRooms } from './first-start.js'
+import { loadStandaloneConfig } from './config.js'
+import { botPassword, seedRooms } from './first-start.js'
 
-let config: StandaloneConfig
-let trustProxy: TrustProxy
-try {
-  config = loadStandaloneConfig()
-  trustProxy = parseTrustProxy(config.auth.TRUST_PROXY)
-} catch (error) {
-  exitOnConfigError(error)
-}
-
-const app = await createServer({ logLevel: config.LOG_LEVEL, title: 'Financial Chat', trustProxy })
 let firstStart = false
-const database = await openMigratedDatabase(
-  { url: config.DATABASE_URL, dataDir: join(config.DATA_DIR, 'pglite') },
-  async (db) => {
-    const auth = await migrateAuth(db)
-    const chat = await migrateChat(db)
-    // Chat's first migration creates the rooms table: this is the deployment's first start.
-    firstStart = chat.includes('0001-init')
-    return [...auth, ...chat]
-  },
-  app.log,
-)
-const redis = config.REDIS_URL ? new Redis(config.REDIS_URL) : undefined
-redis?.on('error', (err) => app.log.warn({ err: err.message }, 'redis unavailable'))
-const prefix = config.chat.REDIS_PREFIX
-const bus = createBus({ redisUrl: config.REDIS_URL, prefix, logger: app.log })
-const keys = await signingKeys(config.auth)
-const auth = await authOptions(config.auth, { database, bus, redis, keys })
-
-app.readiness.add('database', database.ping)
-app.readiness.add('bus', bus.ping)
 let bot: StockBot | undefined
-// Before the chat plugin closes its sockets, so that the bot leaves instead of reconnecting.
-app.addHook('preClose', async () => bot?.stop())
-await app.register(
-  buildStandalone({
-    auth,
-    chat: chatOptions(config.chat, {
-      database,
-      bus,
-      redis,
+
+const { app, config, started } = await runService({
+  loadConfig: () => {
+    const loaded = loadStandaloneConfig()
+    parseTrustProxy(loaded.auth.TRUST_PROXY)
+    return loaded
+  },
+  server: (config) => ({
+    title: 'Financial Chat',
+    trustProxy: parseTrustProxy(config.auth.TRUST_PROXY),
+  }),
+  async setup(app, config) {
+    const storage = await openStorage(app, config, async (db) => {
+      const auth = await migrateAuth(db)
+      const chat = await migrateChat(db)
+      // Chat's first migration creates the rooms table: this is the deployment's first start.
+      firstStart = chat.includes('0001-init')
+      return [...auth, ...chat]
+    })
+    const keys = await signingKeys(config.auth)
+    const auth = await authOptions(config.auth, { ...storage, keys })
+    const chat = chatOptions(config.chat, {
+      ...storage,
       publicKey: keys.publicKey,
       revocations: auth.revocations,
       logger: app.log,
-    }),
-    webRoot: config.WEB_ROOT,
-  }),
-)
-await listenWithGrace(app, {
-  port: config.PORT,
-  host: config.HOST,
-  onClosed: async () => {
-    await bus.close()
-    redis?.disconnect()
-    await database.close()
+    })
+    // Before the chat plugin closes its sockets, so that the bot leaves instead of reconnecting.
+    app.addHook('preClose', async () => bot?.stop())
+    await app.register(buildStandalone({ auth, chat, webRoot: config.WEB_ROOT }))
+    return {
+      close: storage.close,
+      bus: storage.bus,
+      accounts: createAccounts({ db: auth.db, passwords: auth.passwords }),
+      rooms: createRoomAdmin({ db: chatDb(storage.database.db), bus: storage.bus }),
+    }
   },
 })
 
 const port = (app.server.address() as { port: number }).port
-const seeded = firstStart ? await seedRooms(chatDb(database.db), config.seedRooms) : []
+const seeded = firstStart
+  ? await seedRooms(started.rooms, config.seedRooms)
+  : { created: [], refused: [] }
 if (config.FINBOT_ENABLED) bot = await startBot()
 printBanner()
 
 async function startBot(): Promise<StockBot | undefined> {
   const password = await botPassword(config.DATA_DIR, config.FINBOT_PASSWORD)
-  await ensureBotAccount(authDb(database.db), auth.passwords, config.FINBOT_USERNAME, password)
+  // The standalone process owns its bot's account: it is created, or given this password.
+  await started.accounts.ensureUser(config.FINBOT_USERNAME, password)
   const local = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST
-  const started = createStockBot(
+  const starting = createStockBot(
     stockBotOptions(
       loadBotConfig({
         ...process.env,
@@ -98,18 +73,18 @@ async function startBot(): Promise<StockBot | undefined> {
         FINBOT_USERNAME: config.FINBOT_USERNAME,
         FINBOT_PASSWORD: password,
       }),
-      { bus },
+      { bus: started.bus },
     ),
     { logger: app.log.child({ component: 'bot' }) },
   )
   try {
-    await started.start()
-    return started
+    await starting.start()
+    return starting
   } catch (error) {
     if (!(error instanceof BotStartError || error instanceof ConfigError)) throw error
     // The chat works without its bot: say why, and carry on.
     process.stdout.write(`The stock bot did not start: ${error.message}\n`)
-    await started.stop()
+    await starting.stop()
     return undefined
   }
 }
@@ -124,7 +99,9 @@ function printBanner() {
     `  WebSocket:  ${url.replace('http', 'ws')}/ws/chat`,
     `  Data:       ${storage}; bus ${config.REDIS_URL ? 'Redis (REDIS_URL)' : 'in-process'}`,
   ]
-  if (seeded.length > 0) lines.push(`  Rooms:      created ${seeded.join(', ')}`)
+  if (seeded.created.length > 0) lines.push(`  Rooms:      created ${seeded.created.join(', ')}`)
+  if (seeded.refused.length > 0)
+    lines.push(`  SEED_ROOMS: not created ${seeded.refused.join(', ')}`)
   if (bot) {
     lines.push(
       `  Stock bot:  "${config.FINBOT_USERNAME}" answers /stock=SYMBOL (e.g. /stock=aapl.us)`,
