@@ -23,6 +23,6 @@ await runService({
         trustProxy: config.trustProxy,
       }),
     )
-    return { close: () => chat.stop() }
+    return { close: async () => chat.stop() }
   },
 })
