@@ -1,16 +1,4 @@
-import { randomBytes } from 'node:crypto'
-import { chatDb, createRoomsRepository, migrateChat } from '@finchat/chat'
-import { createDatabase } from '@finchat/db'
-import { createTestDatabase } from '@finchat/db/testing'
-import { generateSigningKeys } from '@finchat/sessions'
-import {
-  type EdgeProxy,
-  haproxyAvailable,
-  type ServiceProcess,
-  startEdge,
-  startServiceProcess,
-} from '@finchat/testing'
-import { Redis } from 'ioredis'
+import { haproxyAvailable, launchDeployment } from '@finchat/testing'
 import { collectGarbage, INSPECT_ARG, inspectorUrlIn } from '../inspector.js'
 import { type NamedProcess, processesNamed } from '../process-stats.js'
 import { BENCH_ROOMS, SERVER_LIMITS } from './bench-rooms.js'
@@ -63,93 +51,41 @@ export async function startCluster(options: ClusterTargetOptions): Promise<Bench
     )
   }
   // Every build is checked before anything starts, rather than after minutes of setup.
-  const authMain = builtService('auth')
-  const chatMain = builtService('chat')
-  const gatewayMain = paths.some((path) => path !== 'direct') ? builtService('gateway') : undefined
-  const database = await createTestDatabase({ DATABASE_URL: options.databaseUrl })
-  const prefix = `bench:${randomBytes(4).toString('hex')}:`
-  const keys = generateSigningKeys()
-  const shared = {
-    NODE_ENV: 'production',
-    DATABASE_URL: database.config.url,
-    REDIS_URL: options.redisUrl,
-    REDIS_PREFIX: prefix,
-    JWT_PUBLIC_KEY: keys.publicKey,
-    ...SERVER_LIMITS,
+  const scripts = {
+    auth: builtService('auth'),
+    chat: builtService('chat'),
+    gateway: paths.some((path) => path !== 'direct') ? builtService('gateway') : '',
   }
-  const processes: ServiceProcess[] = []
-  const named: NamedProcess[] = []
-  let edge: EdgeProxy | undefined
-  const start = async (name: string, script: string, env: NodeJS.ProcessEnv, inspect = false) => {
-    const nodeArgs = [...(options.nodeArgs ?? []), ...(inspect ? [INSPECT_ARG] : [])]
-    const service = await startServiceProcess(name, script, env, { nodeArgs })
-    processes.push(service)
-    return service
-  }
-  let stopped: Promise<void> | undefined
-  const cleanUp = () => {
-    stopped ??= (async () => {
-      await edge?.stop()
-      await Promise.all(processes.map((service) => service.stop()))
-      const redis = new Redis(options.redisUrl)
-      const stale = await redis.keys(`${prefix}*`)
-      if (stale.length > 0) await redis.del(...stale)
-      redis.disconnect()
-      await database.drop()
-    })()
-    return stopped
-  }
+  const deployment = await launchDeployment({
+    databaseUrl: options.databaseUrl,
+    redisUrl: options.redisUrl,
+    chatInstances: options.chatInstances,
+    prefixTag: 'bench',
+    env: { NODE_ENV: 'production', ...SERVER_LIMITS },
+    scripts: (service) => scripts[service],
+    // The chats' and the gateway's heaps are measured through their inspectors.
+    nodeArgs: (service) => [
+      ...(options.nodeArgs ?? []),
+      ...(service === 'auth' ? [] : [INSPECT_ARG]),
+    ],
+    gateway: scripts.gateway !== '',
+    edge: paths.includes('edge'),
+    rooms: BENCH_ROOMS,
+  })
   try {
-    const auth = await start('auth', authMain, {
-      ...shared,
-      JWT_PRIVATE_KEY: keys.privateKey,
-    })
-    named.push({ name: 'auth', pid: auth.process.pid as number })
-    // One after the other: the first one migrates the schema.
-    const chats: ServiceProcess[] = []
-    for (let i = 1; i <= (options.chatInstances ?? 2); i++) {
-      const chat = await start(
-        `chat-${i}`,
-        chatMain,
-        { ...shared, INSTANCE_ID: `chat-${i}-${prefix}` },
-        true,
-      )
-      chats.push(chat)
-      named.push({ name: `chat-${i}`, pid: chat.process.pid as number })
-    }
+    const { auth, chats, edge } = deployment
+    const named: NamedProcess[] = [
+      { name: 'auth', pid: auth.process.pid as number },
+      ...chats.map((chat, i) => ({ name: `chat-${i + 1}`, pid: chat.process.pid as number })),
+    ]
     // Read now: the output lines kept are only the latest.
     const inspectors = chats.map((chat) => inspectorUrlIn(chat.logs) as string)
-    let gateway: (EdgeProcess & { url: string }) | undefined
-    if (gatewayMain) {
-      // As compose runs it, from its build; the edge needs it too, for everything but /ws/chat.
-      const service = await start(
-        'gateway',
-        gatewayMain,
-        {
-          NODE_ENV: 'production',
-          AUTH_URL: auth.url,
-          CHAT_URLS: chats.map((chat) => chat.url).join(','),
-        },
-        true,
-      )
-      const inspector = inspectorUrlIn(service.logs) as string
-      gateway = {
-        name: 'gateway',
-        pid: service.process.pid as number,
-        url: service.url,
-        collectGarbage: () => collectGarbage(inspector),
-      }
-    }
-    if (paths.includes('edge') && gateway) {
-      edge = await startEdge({ gatewayUrl: gateway.url, chatUrls: chats.map((chat) => chat.url) })
-    }
-    const db = await createDatabase(database.config)
-    try {
-      await migrateChat(db.db)
-      const rooms = createRoomsRepository(chatDb(db.db))
-      for (const name of BENCH_ROOMS) await rooms.create(name)
-    } finally {
-      await db.close()
+    const gatewayInspector = deployment.gateway && inspectorUrlIn(deployment.gateway.logs)
+    const gateway: (EdgeProcess & { url: string }) | undefined = deployment.gateway && {
+      name: 'gateway',
+      pid: deployment.gateway.process.pid as number,
+      url: deployment.gateway.url,
+      collectGarbage: () => collectGarbage(gatewayInspector as string),
     }
     const tokens = createRestUsers(auth.url)
     const target = (path: ClusterPath): BenchTarget => {
@@ -181,12 +117,12 @@ export async function startCluster(options: ClusterTargetOptions): Promise<Bench
           ...processesNamed('postgres'),
         ],
         tokens,
-        stop: cleanUp,
+        stop: deployment.stop,
       }
     }
     return paths.map(target)
   } catch (error) {
-    await cleanUp().catch(() => {})
+    await deployment.stop().catch(() => {})
     throw error
   }
 }

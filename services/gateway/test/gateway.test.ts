@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { createServer } from '@finchat/kit'
 import type { ServerFrame } from '@finchat/protocol'
 import { ApiError, ChatClient, createApiClient } from '@finchat/protocol/client'
-import { PASSWORD, startServiceStack } from '@finchat/testing'
+import { PASSWORD, startStack } from '@finchat/testing'
 import type { FastifyInstance } from 'fastify'
 import { pino } from 'pino'
 import t, { type Test } from 'tap'
@@ -46,7 +46,7 @@ async function until(condition: () => boolean, what: string, timeoutMs = 5000) {
   }
 }
 
-const stack = await startServiceStack(t, { chatInstances: 2 })
+const stack = await startStack(t, { chatInstances: 2 })
 const gateway = await startGateway(t, {
   authUrl: stack.auth.url,
   chatUrls: stack.chats.map((chat) => chat.url),

@@ -2,9 +2,8 @@ import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { createStockBot, type StockBot } from '@finchat/bot'
-import { PASSWORD, REPO_ROOT, startFakeStooq, startServiceStack } from '@finchat/testing'
+import { PASSWORD, REPO_ROOT, startFakeStooq, startStack } from '@finchat/testing'
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core'
 import t from 'tap'
 import { build } from 'vite'
@@ -26,13 +25,13 @@ async function story() {
   const outDir = await mkdtemp(join(tmpdir(), 'finchat-web-'))
   t.teardown(() => rm(outDir, { recursive: true, force: true }))
   await build({
-    root: fileURLToPath(new URL('..', import.meta.url)),
+    root: join(REPO_ROOT, 'packages/web'),
     logLevel: 'warn',
     build: { outDir, emptyOutDir: true },
   })
   await mkdir(ARTIFACTS, { recursive: true })
 
-  const stack = await startServiceStack(t, { combined: true, webRoot: outDir })
+  const stack = await startStack(t, { combined: true, webRoot: outDir })
   const server = stack.combined as NonNullable<typeof stack.combined>
   await stack.createRooms('friends', 'investments')
   const stooq = await startFakeStooq(t)

@@ -1,4 +1,11 @@
-export { type Deployment, type DeploymentOptions, startDeployment } from './deployment.js'
+export {
+  type Deployment,
+  type DeploymentOptions,
+  type Launched,
+  type LaunchOptions,
+  launchDeployment,
+  startDeployment,
+} from './deployment.js'
 export {
   EDGE_CONFIG,
   type EdgeOptions,
@@ -27,8 +34,8 @@ export {
 export {
   PASSWORD,
   redisUrl,
-  type ServiceStack,
+  type Stack,
   type StackOptions,
   type StackServer,
-  startServiceStack,
-} from './service-stack.js'
+  startStack,
+} from './stack.js'

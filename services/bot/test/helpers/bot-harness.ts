@@ -1,6 +1,6 @@
 import type { CustomNotification, MessageNotification, ServerFrame } from '@finchat/protocol'
 import type { ChatClient } from '@finchat/protocol/client'
-import { type FakeStooq, PASSWORD, type StackServer, startServiceStack } from '@finchat/testing'
+import { type FakeStooq, PASSWORD, type StackServer, startStack } from '@finchat/testing'
 import type { FastifyBaseLogger } from 'fastify'
 import { pino } from 'pino'
 import type { Test } from 'tap'
@@ -11,7 +11,7 @@ export type SourceKind = CommandSource['kind']
 
 /** Auth and chat on one port, as the gateway presents them to a bot. */
 export async function startChatHost(t: Test) {
-  const stack = await startServiceStack(t, { combined: true })
+  const stack = await startStack(t, { combined: true })
   const server = stack.combined as StackServer
   return {
     ...stack,

@@ -1,0 +1,322 @@
+import { randomBytes } from 'node:crypto'
+import {
+  authDb,
+  buildAuth,
+  createAccounts,
+  createMemoryLoginLimiter,
+  createScryptHasher,
+  migrateAuth,
+} from '@finchat/auth'
+import { type Bus, createBus } from '@finchat/bus'
+import {
+  buildChat,
+  type ChatLimits,
+  chatDb,
+  createMemoryPresence,
+  createMemoryPresenceState,
+  createRedisPresence,
+  createRoomAdmin,
+  migrateChat,
+} from '@finchat/chat'
+import { createDatabase, type Database } from '@finchat/db'
+import { createTestDatabase } from '@finchat/db/testing'
+import { createServer, webUiPlugin } from '@finchat/kit'
+import { ChatClient, type ChatConnectOptions } from '@finchat/protocol/client'
+import {
+  createMemoryRevocationList,
+  createRedisRevocationList,
+  generateSigningKeys,
+  type RevocationList,
+} from '@finchat/sessions'
+import type { FastifyInstance } from 'fastify'
+import { Redis } from 'ioredis'
+import type { Test } from 'tap'
+
+export const PASSWORD = 'correct-horse-battery'
+export const redisUrl = process.env.REDIS_URL
+
+const quietLogger = { info() {}, warn() {}, error() {} }
+// No test means to be locked out by its own logins: the limiter's own test sets limits.
+const UNLIMITED = { maxFailuresPerUser: 1e9, maxFailuresPerIp: 1e9, windowSeconds: 1 }
+
+export interface StackOptions {
+  /** Chat instances, each its own server (ignored when combined). Default 1. */
+  chatInstances?: number
+  /** Auth and one chat instance mounted in one server, as port 8000 presents them. */
+  combined?: boolean
+  /** A built web UI for the combined server to serve at `/`, as `pnpm start` does. */
+  webRoot?: string
+  limits?: Partial<ChatLimits>
+  presenceTimings?: { heartbeatMs: number; deadAfterMs: number }
+}
+
+/** An answer of auth's REST API. */
+export interface Answer {
+  statusCode: number
+  body: string
+  json<T = { token: string }>(): T
+}
+
+/** A listening server of the stack; `restart` keeps its port and the data. */
+export interface StackServer {
+  /** http://127.0.0.1:PORT */
+  readonly url: string
+  /** ws://127.0.0.1:PORT/ws/chat */
+  readonly wsUrl: string
+  /** As FINBOT_HOST names it. */
+  readonly host: string
+  /** The chat instance's presence id, when it runs one. */
+  readonly instanceId: string | undefined
+  /** The server running now (for `inject`). */
+  readonly app: FastifyInstance
+  readonly running: boolean
+  /** A graceful stop, as SIGTERM does it. */
+  stop(): Promise<void>
+  start(): Promise<void>
+  /** A graceful stop (clients get 1012), then the same server again on the same port. */
+  restart(downMs?: number): Promise<void>
+}
+
+/**
+ * Auth and N chat instances in this process, on one database and one bus, as a deployment
+ * runs them: on PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set (each server with
+ * Redis connections of its own, as separate processes have), on PGlite and the in-process bus
+ * otherwise. The services' own tests, the gateway's, the bot's and the browser's use it; the
+ * cluster suite runs the same services as processes (`startDeployment`).
+ */
+export async function startStack(t: Test, options: StackOptions = {}) {
+  const testDb = await createTestDatabase()
+  t.teardown(() => testDb.drop())
+  const database = await createDatabase(testDb.config)
+  t.teardown(() => database.close())
+  await migrateAuth(database.db)
+  await migrateChat(database.db)
+
+  const prefix = `test:${randomBytes(4).toString('hex')}:`
+  const keys = generateSigningKeys()
+  const redisClients: Redis[] = []
+  const newRedis = () => {
+    const redis = new Redis(redisUrl as string)
+    redis.on('error', () => {})
+    redisClients.push(redis)
+    return redis
+  }
+  const memoryBus = redisUrl ? undefined : createBus()
+  const busses = new Set<Bus>()
+  /** A bus as another process of this deployment opens it (the shared one in memory mode). */
+  const newBus = (): Bus => {
+    const bus = memoryBus ?? createBus({ redisUrl, prefix, logger: quietLogger })
+    busses.add(bus)
+    return bus
+  }
+  const memoryRevocations = createMemoryRevocationList()
+  const revocationsFor = (): RevocationList =>
+    redisUrl ? createRedisRevocationList(newRedis(), prefix) : memoryRevocations
+  const memoryPresence = createMemoryPresenceState()
+  const passwords = createScryptHasher(10)
+  let generation = 0
+
+  const mountAuth = (app: FastifyInstance) =>
+    app.register(
+      buildAuth({
+        db: authDb(database.db),
+        bus: newBus(),
+        keys,
+        revocations: revocationsFor(),
+        loginLimiter: createMemoryLoginLimiter(UNLIMITED),
+        // The lowest cost keeps tests quick; the hashing path is the one production uses.
+        passwords,
+        tokenTtlSeconds: 3600,
+      }),
+    )
+  const mountChat = (instanceId: string) => (app: FastifyInstance) =>
+    app.register(
+      buildChat({
+        db: chatDb(database.db),
+        bus: newBus(),
+        presence: redisUrl
+          ? createRedisPresence({
+              redis: newRedis(),
+              instanceId,
+              prefix,
+              heartbeatMs: options.presenceTimings?.heartbeatMs ?? 200,
+              deadAfterMs: options.presenceTimings?.deadAfterMs ?? 1000,
+            })
+          : createMemoryPresence(instanceId, memoryPresence),
+        revocations: revocationsFor(),
+        publicKey: keys.publicKey,
+        limits: options.limits,
+      }),
+    )
+  const mountWeb = (app: FastifyInstance) =>
+    options.webRoot ? app.register(webUiPlugin, { root: options.webRoot }) : undefined
+
+  const servers: StackServer[] = []
+  async function serve(
+    mount: Array<(app: FastifyInstance) => unknown>,
+    instanceId?: string,
+  ): Promise<StackServer> {
+    let port = 0
+    let app: FastifyInstance | undefined
+    const server: StackServer = {
+      get url() {
+        return `http://127.0.0.1:${port}`
+      },
+      get wsUrl() {
+        return `ws://127.0.0.1:${port}/ws/chat`
+      },
+      get host() {
+        return `127.0.0.1:${port}`
+      },
+      instanceId,
+      get app() {
+        if (!app) throw new Error('the server is stopped')
+        return app
+      },
+      get running() {
+        return app !== undefined
+      },
+      async start() {
+        const next = await createServer({ logger: false })
+        for (const each of mount) await each(next)
+        await next.listen({ port, host: '127.0.0.1' })
+        port = (next.server.address() as { port: number }).port
+        app = next
+      },
+      async stop() {
+        const current = app
+        app = undefined
+        await current?.close()
+      },
+      async restart(downMs = 0) {
+        await server.stop()
+        if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs))
+        await server.start()
+      },
+    }
+    await server.start()
+    servers.push(server)
+    return server
+  }
+
+  const chats: StackServer[] = []
+  /** One more chat instance, its own server on the same database and bus. */
+  async function addChat(): Promise<StackServer> {
+    const instanceId = `chat-${++generation}-${prefix}`
+    const chat = await serve([mountChat(instanceId)], instanceId)
+    chats.push(chat)
+    return chat
+  }
+  let combined: StackServer | undefined
+  if (options.combined) {
+    const instanceId = `chat-${++generation}-${prefix}`
+    combined = await serve([mountWeb, mountAuth, mountChat(instanceId)], instanceId)
+    chats.push(combined)
+  }
+  const auth = combined ?? (await serve([mountAuth]))
+  if (!combined) for (let i = 0; i < (options.chatInstances ?? 1); i++) await addChat()
+
+  const clients: ChatClient[] = []
+  t.teardown(async () => {
+    await Promise.all(clients.map((client) => client.close().catch(() => {})))
+    for (const server of servers) await server.stop()
+    for (const bus of busses) await bus.close()
+    if (redisUrl) {
+      const cleaner = newRedis()
+      const stale = await cleaner.keys(`${prefix}*`)
+      if (stale.length) await cleaner.del(...stale)
+    }
+    for (const redis of redisClients) redis.disconnect()
+  })
+
+  const rooms = createRoomAdmin({ db: chatDb(database.db), bus: newBus() })
+  const accounts = createAccounts({ db: authDb(database.db), passwords })
+  const post = async (path: string, payload?: object, token?: string): Promise<Answer> => {
+    const response = await auth.app.inject({
+      method: 'POST',
+      url: path,
+      headers: token ? { authorization: `Token ${token}` } : {},
+      payload: payload ?? {},
+    })
+    return {
+      statusCode: response.statusCode,
+      body: response.body,
+      json: <T>() => response.json<T>(),
+    }
+  }
+  const wsUrlOf = (chat: number | string) =>
+    typeof chat === 'string' ? chat : (chats[chat] as StackServer).wsUrl
+
+  return {
+    auth,
+    chats,
+    /** The combined server (REST and websocket on one port), when asked for. */
+    combined,
+    addChat,
+    database: database as Database,
+    /** The test database's URL on PostgreSQL (undefined on PGlite), for child processes. */
+    databaseUrl: testDb.config.url,
+    prefix,
+    keys,
+    newBus,
+    /** Room administration, as routes and the CLI do it. */
+    rooms,
+    accounts,
+    async createRooms(...names: string[]) {
+      for (const name of names) {
+        const created = await rooms.create(name)
+        if (!created.ok) throw new Error(`room ${name}: ${created.problem}`)
+      }
+    },
+    async register(username: string, password = PASSWORD) {
+      const response = await post('/register', { username, password })
+      if (response.statusCode !== 201) throw new Error(`register ${username}: ${response.body}`)
+    },
+    async login(username: string, password = PASSWORD): Promise<string> {
+      const response = await post('/login', { username, password })
+      if (response.statusCode !== 200) throw new Error(`login ${username}: ${response.body}`)
+      return response.json().token
+    },
+    /** A registered user's fresh token. */
+    async token(username: string): Promise<string> {
+      await this.register(username)
+      return this.login(username)
+    },
+    /** Makes `username` an administrator; its next login carries the flag. */
+    async makeAdmin(username: string) {
+      await accounts.setAdmin(username, true)
+    },
+    /** A new administrator's token. */
+    async adminToken(username = 'root'): Promise<string> {
+      await this.register(username)
+      await this.makeAdmin(username)
+      return this.login(username)
+    },
+    logout(token: string) {
+      return post('/logout', undefined, token)
+    },
+    /** Connects to chat instance `chat` (an index, or a websocket URL); the client is closed at the end. */
+    async connect(
+      token: string,
+      chat: number | string = 0,
+      connectOptions: ChatConnectOptions = {},
+    ) {
+      const client = await ChatClient.connect(wsUrlOf(chat), { token, ...connectOptions })
+      clients.push(client)
+      return client
+    },
+    /** A newly registered user connected and past the MOTD: the usual start of a story. */
+    async user(username: string, chat: number | string = 0) {
+      const client = await this.connect(await this.token(username), chat)
+      await client.next((frame) => frame.type === 'notification' && frame.code === 'api-motd')
+      return client
+    },
+    /** Closes `client` at the end of the test. */
+    track(client: ChatClient) {
+      clients.push(client)
+      return client
+    },
+  }
+}
+
+export type Stack = Awaited<ReturnType<typeof startStack>>
