@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { connect, type Socket } from 'node:net'
 import type { ErrorFrame, JoinedNotification } from '@finchat/protocol'
+import { FrameWaiters } from '@finchat/protocol/client'
 
 /**
  * A received frame as `JSON.parse` gives it: the load generator reads the few fields it counts
@@ -15,13 +16,6 @@ export interface ReceivedFrame {
   body?: string
   details?: { name?: unknown }
   [field: string]: unknown
-}
-
-interface Waiter {
-  accept(frame: ReceivedFrame): boolean
-  resolve(frame: ReceivedFrame): void
-  reject(error: Error): void
-  timer: NodeJS.Timeout
 }
 
 const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
@@ -49,7 +43,7 @@ export class LeanClient {
   onFrame: ((frame: ReceivedFrame) => void) | undefined
   /** Settles when the connection ends, however it ends, with the close code received (1006 if none). */
   readonly closed: Promise<{ code: number }>
-  private readonly waiters: Waiter[] = []
+  private readonly waiters = new FrameWaiters<ReceivedFrame>()
   private ended = false
   private closeSent = false
   private closeCode = 1006
@@ -70,12 +64,7 @@ export class LeanClient {
       socket.once('close', () => {
         this.ended = true
         this.upgrade?.reject(new Error('connection closed during the websocket handshake'))
-        for (const waiter of this.waiters.splice(0)) {
-          clearTimeout(waiter.timer)
-          waiter.reject(
-            new Error(`connection closed (${this.closeCode}) before the expected frame`),
-          )
-        }
+        this.waiters.rejectAll(`connection closed (${this.closeCode}) before the expected frame`)
         resolve({ code: this.closeCode })
       })
     })
@@ -146,18 +135,7 @@ export class LeanClient {
   /** The next frame `accept` takes; rejects after `timeoutMs` or if the connection ends first. */
   next(accept: (frame: ReceivedFrame) => boolean, timeoutMs: number): Promise<ReceivedFrame> {
     if (this.ended) return Promise.reject(new Error('connection closed'))
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        accept,
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.waiters.splice(this.waiters.indexOf(waiter), 1)
-          reject(new Error(`no expected frame within ${timeoutMs} ms`))
-        }, timeoutMs),
-      }
-      this.waiters.push(waiter)
-    })
+    return this.waiters.wait(accept, timeoutMs)
   }
 
   /**
@@ -319,16 +297,8 @@ export class LeanClient {
       this.fail(1007)
       return
     }
-    if (this.waiters.length > 0) this.offer(frame)
+    if (this.waiters.size > 0) this.waiters.offer(frame)
     this.onFrame?.(frame)
-  }
-
-  private offer(frame: ReceivedFrame): void {
-    const index = this.waiters.findIndex((waiter) => waiter.accept(frame))
-    if (index === -1) return
-    const [waiter] = this.waiters.splice(index, 1) as [Waiter]
-    clearTimeout(waiter.timer)
-    waiter.resolve(frame)
   }
 }
 

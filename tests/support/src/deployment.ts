@@ -125,9 +125,15 @@ export async function launchDeployment(options: LaunchOptions) {
     }
     const db = await createDatabase(database.config)
     const rooms = createRoomAdmin({ db: chatDb(db.db) })
+    const createRooms = async (...names: string[]) => {
+      for (const name of names) {
+        const created = await rooms.create(name)
+        if (!created.ok) throw new Error(`room ${name}: ${created.problem}`)
+      }
+    }
     try {
       await migrateChat(db.db)
-      for (const name of options.rooms ?? []) await rooms.create(name)
+      await createRooms(...(options.rooms ?? []))
     } catch (error) {
       await db.close()
       throw error
@@ -146,9 +152,7 @@ export async function launchDeployment(options: LaunchOptions) {
       databaseUrl: database.config.url as string,
       startChat,
       rooms,
-      async createRooms(...names: string[]) {
-        for (const name of names) await rooms.create(name)
-      },
+      createRooms,
       async stop() {
         await db.close()
         await stop()

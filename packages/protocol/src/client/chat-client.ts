@@ -6,6 +6,7 @@ import type {
   MessageNotification,
   ServerFrame,
 } from '../ws-server-frames.js'
+import { FrameWaiters } from './frame-waiters.js'
 
 export interface ChatConnectOptions {
   token?: string
@@ -39,13 +40,6 @@ export class ChatError extends Error {
 
 type Predicate = (frame: ServerFrame) => boolean
 
-interface Waiter {
-  predicate: Predicate
-  resolve: (frame: ServerFrame) => void
-  reject: (error: Error) => void
-  timer: NodeJS.Timeout
-}
-
 const DEFAULT_TIMEOUT_MS = 5000
 
 /**
@@ -59,7 +53,7 @@ export class ChatClient {
   /** Settles when the connection ends, however it ends. */
   readonly closed: Promise<CloseInfo>
   private readonly inbox: ServerFrame[] = []
-  private readonly waiters: Waiter[] = []
+  private readonly waiters = new FrameWaiters<ServerFrame>()
   private readonly listeners = new Set<(frame: ServerFrame) => void>()
   private closeInfo: CloseInfo | undefined
 
@@ -75,10 +69,7 @@ export class ChatClient {
     this.closed = new Promise((resolve) => {
       socket.once('close', (code, reason) => {
         this.closeInfo = { code, reason: reason.toString() }
-        for (const waiter of this.waiters.splice(0)) {
-          clearTimeout(waiter.timer)
-          waiter.reject(new Error(`connection closed (${code}) before a matching frame arrived`))
-        }
+        this.waiters.rejectAll(`connection closed (${code}) before a matching frame arrived`)
         resolve(this.closeInfo)
       })
     })
@@ -201,18 +192,11 @@ export class ChatClient {
       const { code } = this.closeInfo
       return Promise.reject(new Error(`connection closed (${code}); no matching frame queued`))
     }
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        predicate,
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.waiters.splice(this.waiters.indexOf(waiter), 1)
-          reject(new Error(`no matching frame within ${timeoutMs} ms; ${this.describeInbox()}`))
-        }, timeoutMs),
-      }
-      this.waiters.push(waiter)
-    })
+    return this.waiters.wait(
+      predicate,
+      timeoutMs,
+      () => `no matching frame within ${timeoutMs} ms; ${this.describeInbox()}`,
+    )
   }
 
   private receive(data: WebSocket.RawData, isBinary: boolean): void {
@@ -228,25 +212,7 @@ export class ChatClient {
     }
     push(this.frames, frame, this.maxBuffered)
     for (const listener of this.listeners) listener(frame)
-    for (let i = 0; i < this.waiters.length; i++) {
-      const waiter = this.waiters[i] as Waiter
-      let matches: boolean
-      try {
-        matches = waiter.predicate(frame)
-      } catch (error) {
-        // A predicate that throws fails its own `next` call rather than the socket's handler.
-        this.waiters.splice(i--, 1)
-        clearTimeout(waiter.timer)
-        waiter.reject(error as Error)
-        continue
-      }
-      if (matches) {
-        this.waiters.splice(i, 1)
-        clearTimeout(waiter.timer)
-        waiter.resolve(frame)
-        return
-      }
-    }
+    if (this.waiters.offer(frame)) return
     push(this.inbox, frame, this.maxBuffered)
   }
 

@@ -1,2 +1,3 @@
 export * from './chat-client.js'
+export * from './frame-waiters.js'
 export * from './http-client.js'
