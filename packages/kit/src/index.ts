@@ -24,7 +24,9 @@ export { createServer, type ServerOptions } from './server.js'
 export {
   nodeEnvField,
   portField,
+  requireOutsideDevelopment,
   serverConfigFields,
+  serviceConfigFields,
   storageConfigFields,
   trustProxyField,
 } from './service-config.js'

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox'
+import { ConfigError } from './config.js'
 
 /** A TCP port, with the service's own default. */
 export const portField = (port: number) =>
@@ -31,3 +32,25 @@ export const storageConfigFields = {
  * (`parseTrustProxy`, which refuses `true`).
  */
 export const trustProxyField = Type.String({ default: 'false' })
+
+/** The settings of a service with storage: environment, listening, logs, database, Redis. */
+export const serviceConfigFields = (port: number) => ({
+  NODE_ENV: nodeEnvField,
+  ...serverConfigFields(port),
+  ...storageConfigFields,
+})
+
+/**
+ * Secrets development makes on its own and production must be given: refused at boot, named,
+ * when any of them is missing outside development.
+ */
+export function requireOutsideDevelopment(
+  config: { NODE_ENV: string } & Record<string, unknown>,
+  names: string[],
+) {
+  if (config.NODE_ENV === 'development' || names.every((name) => config[name])) return
+  const verb = names.length > 1 ? 'are' : 'is'
+  throw new ConfigError(
+    `invalid configuration: ${names.join(' and ')} ${verb} required outside development`,
+  )
+}

@@ -1,6 +1,11 @@
 import { Type } from '@sinclair/typebox'
 import t from 'tap'
-import { ConfigError, loadConfig } from '../src/index.js'
+import {
+  ConfigError,
+  loadConfig,
+  requireOutsideDevelopment,
+  serviceConfigFields,
+} from '../src/index.js'
 
 const Schema = Type.Object({
   PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 8000 }),
@@ -38,4 +43,18 @@ t.test('a placeholder from .env.sample is refused outside development', async (t
     message: 'invalid configuration: SECRET still holds the CHANGE_ME placeholder of .env.sample',
   })
   t.same(loadConfig(Schema, { SECRET: 'CHANGE_ME', NODE_ENV: 'development' }).SECRET, 'CHANGE_ME')
+})
+
+t.test('a service refuses to start without its secrets outside development', async (t) => {
+  const Service = Type.Object({ ...serviceConfigFields(8001), KEY: Type.Optional(Type.String()) })
+  const production = loadConfig(Service, {})
+  t.equal(production.NODE_ENV, 'production', 'production unless told otherwise')
+  t.equal(production.PORT, 8001)
+  t.throws(() => requireOutsideDevelopment(production, ['KEY', 'OTHER']), {
+    name: 'ConfigError',
+    message: 'invalid configuration: KEY and OTHER are required outside development',
+  })
+  t.doesNotThrow(() => requireOutsideDevelopment({ ...production, KEY: 'k', OTHER: 'o' }, ['KEY']))
+  const development = loadConfig(Service, { NODE_ENV: 'development' })
+  t.doesNotThrow(() => requireOutsideDevelopment(development, ['KEY']))
 })

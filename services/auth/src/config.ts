@@ -1,20 +1,16 @@
 import {
-  ConfigError,
   loadConfig,
-  nodeEnvField,
   parseTrustProxy,
+  requireOutsideDevelopment,
   resolveDataDir,
-  serverConfigFields,
-  storageConfigFields,
+  serviceConfigFields,
   trustProxyField,
 } from '@finchat/kit'
 import { sessionCookieField } from '@finchat/sessions'
 import { type Static, Type } from '@sinclair/typebox'
 
 export const AuthConfigSchema = Type.Object({
-  NODE_ENV: nodeEnvField,
-  ...serverConfigFields(8001),
-  ...storageConfigFields,
+  ...serviceConfigFields(8001),
   /** PEM private key (Ed25519); required outside development, where one is made in DATA_DIR. */
   JWT_PRIVATE_KEY: Type.Optional(Type.String({ minLength: 40 })),
   JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 40 })),
@@ -32,11 +28,7 @@ export type AuthConfig = Static<typeof AuthConfigSchema>
 
 export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig {
   const config = loadConfig(AuthConfigSchema, env)
-  if (config.NODE_ENV !== 'development' && !(config.JWT_PRIVATE_KEY && config.JWT_PUBLIC_KEY)) {
-    throw new ConfigError(
-      'invalid configuration: JWT_PRIVATE_KEY and JWT_PUBLIC_KEY are required outside development',
-    )
-  }
+  requireOutsideDevelopment(config, ['JWT_PRIVATE_KEY', 'JWT_PUBLIC_KEY'])
   // Refused at boot, not at the first request: `true` and what is no address fail here.
   parseTrustProxy(config.TRUST_PROXY)
   return { ...config, DATA_DIR: resolveDataDir(config.DATA_DIR, env) }

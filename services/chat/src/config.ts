@@ -2,18 +2,15 @@ import { hostname } from 'node:os'
 import {
   ConfigError,
   loadConfig,
-  nodeEnvField,
+  requireOutsideDevelopment,
   resolveDataDir,
-  serverConfigFields,
-  storageConfigFields,
+  serviceConfigFields,
 } from '@finchat/kit'
 import { sessionCookieField } from '@finchat/sessions'
 import { type Static, Type } from '@sinclair/typebox'
 
 export const ChatConfigSchema = Type.Object({
-  NODE_ENV: nodeEnvField,
-  ...serverConfigFields(8002),
-  ...storageConfigFields,
+  ...serviceConfigFields(8002),
   /** PEM public key matching auth's private key; required outside development. */
   JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 40 })),
   /** Names this instance in presence records; unique per running instance. */
@@ -34,9 +31,7 @@ export type ChatConfig = Static<typeof ChatConfigSchema> & { INSTANCE_ID: string
 
 export function loadChatConfig(env: NodeJS.ProcessEnv = process.env): ChatConfig {
   const config = loadConfig(ChatConfigSchema, env)
-  if (config.NODE_ENV !== 'development' && !config.JWT_PUBLIC_KEY) {
-    throw new ConfigError('invalid configuration: JWT_PUBLIC_KEY is required outside development')
-  }
+  requireOutsideDevelopment(config, ['JWT_PUBLIC_KEY'])
   if (config.PRESENCE_DEAD_AFTER_MS < 2 * config.PRESENCE_HEARTBEAT_MS) {
     throw new ConfigError(
       'invalid configuration: PRESENCE_DEAD_AFTER_MS must be at least twice PRESENCE_HEARTBEAT_MS',
