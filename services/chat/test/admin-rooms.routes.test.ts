@@ -12,10 +12,10 @@ import {
 // instance's HTTP interface, and what members of a deleted room see on their websockets.
 
 const story = await startStory(t)
-const { cluster } = story
-const app = (cluster.instances[0] as (typeof cluster.instances)[number]).app
-const admin = await cluster.adminToken()
-const user = await cluster.token('plain-user')
+const { stack } = story
+const app = (stack.chats[0] as (typeof stack.chats)[number]).app
+const admin = await stack.adminToken()
+const user = await stack.token('plain-user')
 
 type Method = 'GET' | 'POST' | 'DELETE'
 const call = (
@@ -46,8 +46,8 @@ const ROUTES: [Method, string, unknown?][] = [
 ]
 
 t.test('without a valid token: 401', async (t) => {
-  const revoked = await cluster.adminToken('old-root')
-  await cluster.logout(revoked)
+  const revoked = await stack.adminToken('old-root')
+  await stack.logout(revoked)
   for (const [method, url, payload] of ROUTES) {
     const cases: [string, Parameters<typeof call>[2], string][] = [
       ['no header', {}, 'Authentication credentials were not provided.'],
@@ -75,7 +75,7 @@ t.test('without a valid token: 401', async (t) => {
 })
 
 t.test('a user who is not an administrator: 403', async (t) => {
-  await cluster.createRooms('sneaky')
+  await stack.createRooms('sneaky')
   for (const [method, url, payload] of ROUTES) {
     const response = await call(method, url, { token: user, payload })
     t.equal(response.statusCode, 403, `${method} ${url}`)
@@ -235,7 +235,7 @@ t.test('delete', async (t) => {
 })
 
 t.test('deleting a room parts its members and removes it with its history', async (t) => {
-  await cluster.createRooms('doomed', 'survivor')
+  await stack.createRooms('doomed', 'survivor')
   const alice = await story.user('alice')
   const bob = await story.user('bob')
   const carol = await story.user('carol') // in the other room only

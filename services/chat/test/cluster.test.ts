@@ -6,8 +6,8 @@ import type {
   ServerFrame,
 } from '@finchat/protocol'
 import type { ChatClient } from '@finchat/protocol/client'
+import { startStack } from '@finchat/testing'
 import t from 'tap'
-import { startCluster } from './helpers/chat-cluster.js'
 
 // Scale-out: users of one room spread over two chat instances that share the database and the
 // bus (and, with REDIS_URL, presence in Redis with one connection set per instance).
@@ -65,10 +65,10 @@ async function fullHistory(client: ChatClient, room: string) {
 }
 
 t.test('members on two instances see each other join, talk and part', async (t) => {
-  const cluster = await startCluster(t, { instances: 2 })
-  await cluster.createRooms('friends')
-  const alice = await cluster.user('alice', 0)
-  const bob = await cluster.user('bob', 1)
+  const stack = await startStack(t, { chatInstances: 2 })
+  await stack.createRooms('friends')
+  const alice = await stack.user('alice', 0)
+  const bob = await stack.user('bob', 1)
 
   const aliceJoined = await alice.join('friends')
   t.same(aliceJoined.status?.users, [{ name: 'alice', you: true }])
@@ -114,7 +114,7 @@ t.test('members on two instances see each other join, talk and part', async (t) 
   t.match(await alice.next(partedBy('bob')), { you: false })
 
   // The parting is cluster-wide too: a later joiner on instance 2 no longer sees bob.
-  const carol = await cluster.user('carol', 1)
+  const carol = await stack.user('carol', 1)
   const carolJoined = await carol.join('friends')
   t.same(carolJoined.status?.users, [
     { name: 'alice', you: false },
@@ -128,13 +128,13 @@ t.test('members on two instances see each other join, talk and part', async (t) 
 })
 
 t.test("a joiner's user list is cluster-wide", async (t) => {
-  const cluster = await startCluster(t, { instances: 2 })
-  await cluster.createRooms('friends')
+  const stack = await startStack(t, { chatInstances: 2 })
+  await stack.createRooms('friends')
   // Names chosen so that code-point order differs from a locale collation.
   const names = ['zoe', 'Bob', 'alice', 'Älva', '_x']
   const expected: string[] = []
   for (const [i, name] of names.entries()) {
-    const client = await cluster.user(name, i % 2)
+    const client = await stack.user(name, i % 2)
     const joined = await client.join('friends')
     expected.push(name)
     expected.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
@@ -147,12 +147,12 @@ t.test("a joiner's user list is cluster-wide", async (t) => {
 })
 
 t.test('concurrent senders on both instances: every member sees the same sequence', async (t) => {
-  const cluster = await startCluster(t, { instances: 2 })
-  await cluster.createRooms('friends')
+  const stack = await startStack(t, { chatInstances: 2 })
+  await stack.createRooms('friends')
   const users = ['u0', 'u1', 'u2', 'u3', 'u4', 'u5']
   const clients: ChatClient[] = []
   for (const [i, name] of users.entries()) {
-    const client = await cluster.user(name, i % 2)
+    const client = await stack.user(name, i % 2)
     await client.join('friends')
     clients.push(client)
   }
@@ -218,20 +218,20 @@ t.test('concurrent senders on both instances: every member sees the same sequenc
 })
 
 t.test('one connection per user across instances', async (t) => {
-  const cluster = await startCluster(t, { instances: 2 })
-  await cluster.createRooms('friends')
-  const token = await cluster.token('alice')
-  const first = await cluster.connect(token, 0)
+  const stack = await startStack(t, { chatInstances: 2 })
+  await stack.createRooms('friends')
+  const token = await stack.token('alice')
+  const first = await stack.connect(token, 0)
   await first.next(isMotd)
   await first.join('friends')
-  const bob = await cluster.user('bob', 1)
+  const bob = await stack.user('bob', 1)
   await bob.join('friends')
 
   for (const [label, second] of [
     ['same token', token],
-    ['another session', await cluster.login('alice')],
+    ['another session', await stack.login('alice')],
   ] as const) {
-    const duplicate = await cluster.connect(second, 1)
+    const duplicate = await stack.connect(second, 1)
     t.match(await duplicate.next(), { type: 'fatal', code: 'already-chatting' }, label)
     t.equal((await duplicate.closed).code, 1000, `${label}: closed with 1000`)
     t.notOk(duplicate.frames.some(isMotd), `${label}: the refused connection got no MOTD`)
@@ -244,7 +244,7 @@ t.test('one connection per user across instances', async (t) => {
     bob.frames.some(partedBy('alice')),
     'the refused attempts announced no parting of the first connection',
   )
-  const carol = await cluster.user('carol', 1)
+  const carol = await stack.user('carol', 1)
   const carolJoined = await carol.join('friends')
   t.same(
     carolJoined.status?.users.map((u) => u.name),
@@ -252,26 +252,26 @@ t.test('one connection per user across instances', async (t) => {
   )
 
   // And the same holds the other way round.
-  const bobAgain = await cluster.connect(await cluster.login('bob'), 0)
+  const bobAgain = await stack.connect(await stack.login('bob'), 0)
   t.match(await bobAgain.next(), { type: 'fatal', code: 'already-chatting' })
   await bob.say('friends', 'bob is fine')
 })
 
 t.test('logout closes the connection on whichever instance holds it', async (t) => {
-  const cluster = await startCluster(t, { instances: 2 })
-  await cluster.createRooms('friends')
-  const tokens = { alice: await cluster.token('alice'), bob: await cluster.token('bob') }
-  const alice = await cluster.connect(tokens.alice, 0)
-  const bob = await cluster.connect(tokens.bob, 1)
+  const stack = await startStack(t, { chatInstances: 2 })
+  await stack.createRooms('friends')
+  const tokens = { alice: await stack.token('alice'), bob: await stack.token('bob') }
+  const alice = await stack.connect(tokens.alice, 0)
+  const bob = await stack.connect(tokens.bob, 1)
   for (const client of [alice, bob]) await client.next(isMotd)
-  const carol = await cluster.user('carol', 0)
+  const carol = await stack.user('carol', 0)
   for (const client of [alice, bob, carol]) await client.join('friends')
 
   for (const [name, client, others] of [
     ['bob', bob, [alice, carol]],
     ['alice', alice, [carol]],
   ] as const) {
-    const response = await cluster.logout(tokens[name])
+    const response = await stack.logout(tokens[name])
     t.equal(response.statusCode, 204, `${name} logged out`)
     t.match(await client.next((f) => f.type === 'notification'), {
       type: 'notification',
@@ -283,7 +283,7 @@ t.test('logout closes the connection on whichever instance holds it', async (t) 
     }
 
     for (const index of [0, 1]) {
-      const again = await cluster.connect(tokens[name], index)
+      const again = await stack.connect(tokens[name], index)
       t.match(
         await again.next(),
         { type: 'fatal', code: 'not-authenticated' },
@@ -294,7 +294,7 @@ t.test('logout closes the connection on whichever instance holds it', async (t) 
   }
 
   // A new session of a logged-out user is welcome on either instance.
-  const back = await cluster.connect(await cluster.login('bob'), 0)
+  const back = await stack.connect(await stack.login('bob'), 0)
   t.match(await back.next(), { type: 'notification', code: 'api-motd' })
   const joined = await back.join('friends')
   t.same(
@@ -304,16 +304,16 @@ t.test('logout closes the connection on whichever instance holds it', async (t) 
 })
 
 t.test('deleting a room parts its members on every instance', async (t) => {
-  const cluster = await startCluster(t, { instances: 2 })
-  await cluster.createRooms('friends', 'family')
-  const admin = await cluster.adminToken()
-  const alice = await cluster.user('alice', 0)
-  const bob = await cluster.user('bob', 1)
-  const carol = await cluster.user('carol', 1)
+  const stack = await startStack(t, { chatInstances: 2 })
+  await stack.createRooms('friends', 'family')
+  const admin = await stack.adminToken()
+  const alice = await stack.user('alice', 0)
+  const bob = await stack.user('bob', 1)
+  const carol = await stack.user('carol', 1)
   for (const client of [alice, bob, carol]) await client.join('friends')
   await bob.join('family')
 
-  const response = await cluster.instances[0]?.app.inject({
+  const response = await stack.chats[0]?.app.inject({
     method: 'DELETE',
     url: '/admin/rooms/friends',
     headers: { authorization: `Token ${admin}` },
@@ -346,13 +346,13 @@ t.test('deleting a room parts its members on every instance', async (t) => {
 })
 
 t.test('a graceful stop sends clients elsewhere and loses nothing', async (t) => {
-  const cluster = await startCluster(t, { instances: 2 })
-  await cluster.createRooms('friends')
-  const alice = await cluster.user('alice', 0)
-  const tokens = { bob: await cluster.token('bob'), carol: await cluster.token('carol') }
+  const stack = await startStack(t, { chatInstances: 2 })
+  await stack.createRooms('friends')
+  const alice = await stack.user('alice', 0)
+  const tokens = { bob: await stack.token('bob'), carol: await stack.token('carol') }
   const movers = {
-    bob: await cluster.connect(tokens.bob, 1),
-    carol: await cluster.connect(tokens.carol, 1),
+    bob: await stack.connect(tokens.bob, 1),
+    carol: await stack.connect(tokens.carol, 1),
   }
   await alice.join('friends')
   for (const client of Object.values(movers)) {
@@ -373,7 +373,7 @@ t.test('a graceful stop sends clients elsewhere and loses nothing', async (t) =>
   // Reconnect as a client would: as soon as the 1012 arrives.
   const reconnected = Object.entries(movers).map(async ([name, client]) => {
     const closed = await client.closed
-    const again = await cluster.connect(tokens[name as keyof typeof tokens], 0)
+    const again = await stack.connect(tokens[name as keyof typeof tokens], 0)
     const first = await again.next()
     return { name, closed, again, first }
   })
@@ -382,7 +382,7 @@ t.test('a graceful stop sends clients elsewhere and loses nothing', async (t) =>
     movers.bob.send({ type: 'message', room_name: 'friends', body: `in flight ${n}` })
     movers.carol.send({ type: 'message', room_name: 'friends', body: `carol in flight ${n}` })
   }
-  await cluster.instances[1]?.stop()
+  await stack.chats[1]?.stop()
 
   for (const { name, closed, again, first } of await Promise.all(reconnected)) {
     t.equal(closed.code, 1012, `${name} was told to reconnect`)

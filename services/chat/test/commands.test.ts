@@ -19,7 +19,7 @@ import {
 
 // These clients send far more than the default allowance (protection.test.ts covers it).
 const story = await startStory(t, { limits: { rateLimit: { burst: 100_000, perSecond: 100_000 } } })
-const { cluster } = story
+const { stack } = story
 
 const notJoined = (name: string) => ({
   type: 'error',
@@ -58,7 +58,7 @@ async function nothingBroadcastBefore(
   t.match(seen, { code: 'message', body }, 'the room saw nothing before the sentinel')
 }
 
-await cluster.createRooms('general', 'quiet', 'custom', 'lengths')
+await stack.createRooms('general', 'quiet', 'custom', 'lengths')
 const alice = await story.user('alice')
 const bob = await story.user('bob')
 await alice.join('general')
@@ -79,7 +79,7 @@ t.test('help lists every command', async (t) => {
 })
 
 t.test('list: every room in code-point order, with the joined flags', async (t) => {
-  await cluster.createRooms('b', 'C', 'a-1', 'Zeta')
+  await stack.createRooms('b', 'C', 'a-1', 'Zeta')
   const lister = await story.user('lister')
   await lister.join('b')
   await lister.join('Zeta')

@@ -15,10 +15,10 @@ import {
 // "Connection lifecycle" describe them, seen from real websocket clients.
 
 const story = await startStory(t)
-const { cluster } = story
-const instance = cluster.instances[0] as (typeof cluster.instances)[number]
-const sameOrigin = instance.httpUrl // http://127.0.0.1:<port>
-await cluster.createRooms('lobby', 'lifecycle', 'cookies', 'twice', 'logouts', 'reconnects')
+const { stack } = story
+const instance = stack.chats[0] as (typeof stack.chats)[number]
+const sameOrigin = instance.url // http://127.0.0.1:<port>
+await stack.createRooms('lobby', 'lifecycle', 'cookies', 'twice', 'logouts', 'reconnects')
 
 /** The only frame of a refused connection is `fatal` with `code`, then a close with 1000. */
 async function refused(t: Test, client: ChatClient, code: string) {
@@ -40,25 +40,25 @@ async function motdThenHelp(t: Test, client: ChatClient) {
 
 t.test('a token in the Authorization header (Token scheme) gets the MOTD', async (t) => {
   const client = await story.open({
-    headers: { authorization: `Token ${await cluster.token('tok')}` },
+    headers: { authorization: `Token ${await stack.token('tok')}` },
   })
   await motdThenHelp(t, client)
 })
 
 t.test('the Bearer scheme is accepted like Token', async (t) => {
-  const token = await cluster.token('bearer')
+  const token = await stack.token('bearer')
   const client = await story.open({ headers: { authorization: `Bearer ${token}` } })
   await motdThenHelp(t, client)
 })
 
 t.test('?token= on /ws/chat/ (trailing slash) gets the MOTD', async (t) => {
-  const token = await cluster.token('querier')
+  const token = await stack.token('querier')
   const client = await story.open({ path: '/ws/chat/', token, tokenIn: 'query' })
   await motdThenHelp(t, client)
 })
 
 t.test('?token= on /ws/chat (no slash) gets the MOTD', async (t) => {
-  const token = await cluster.token('querier2')
+  const token = await stack.token('querier2')
   const client = await story.open({ token, tokenIn: 'query' })
   await motdThenHelp(t, client)
 })
@@ -82,13 +82,13 @@ t.test('refused handshakes: fatal not-authenticated, then close 1000', async (t)
     await refused(t, client, 'not-authenticated')
   })
   await t.test('a revoked token (logged out)', async (t) => {
-    const token = await cluster.token('revoked')
-    t.equal((await cluster.logout(token)).statusCode, 204)
+    const token = await stack.token('revoked')
+    t.equal((await stack.logout(token)).statusCode, 204)
     await refused(t, await story.open({ token }), 'not-authenticated')
     await refused(t, await story.open({ token, tokenIn: 'query' }), 'not-authenticated')
   })
   await t.test('a malformed header wins over a valid ?token=', async (t) => {
-    const token = await cluster.token('header-wins')
+    const token = await stack.token('header-wins')
     for (const authorization of [`Token a b`, 'Token', `Token ${token} extra`, `Bearer`]) {
       const client = await story.open({ headers: { authorization }, token, tokenIn: 'query' })
       t.comment(`Authorization: ${authorization}`)
@@ -101,7 +101,7 @@ t.test('refused handshakes: fatal not-authenticated, then close 1000', async (t)
 })
 
 t.test('a second connection of the same user is refused; the first keeps working', async (t) => {
-  const token = await cluster.token('twice')
+  const token = await stack.token('twice')
   const first = await story.connect(token)
   await first.next(isMotd)
   await first.join('twice')
@@ -120,7 +120,7 @@ t.test('a second connection of the same user is refused; the first keeps working
     )
   })
   await t.test('another session of the same user (a second login)', async (t) => {
-    const other = await cluster.login('twice')
+    const other = await stack.login('twice')
     await refused(t, await story.open({ token: other }), 'already-chatting')
   })
 
@@ -135,7 +135,7 @@ t.test('a second connection of the same user is refused; the first keeps working
 })
 
 t.test('session cookie (web UI)', async (t) => {
-  const token = await cluster.token('cookie')
+  const token = await stack.token('cookie')
   const cookie = `finchat_session=${token}`
 
   await t.test('from a foreign Origin: not-authenticated', async (t) => {
@@ -166,8 +166,8 @@ t.test('session cookie (web UI)', async (t) => {
     await client.close()
   })
   await t.test('the cookie of a logged-out session: not-authenticated', async (t) => {
-    const other = await cluster.login('cookie')
-    await cluster.logout(other)
+    const other = await stack.login('cookie')
+    await stack.logout(other)
     const client = await story.open({
       headers: { cookie: `finchat_session=${other}` },
       origin: sameOrigin,
@@ -188,7 +188,7 @@ t.test('a plain HTTP request to the endpoint is a 4xx JSON error, not a page', a
 })
 
 t.test('logout while connected: logged-out, close 1000, the room sees parted', async (t) => {
-  const token = await cluster.token('leaver')
+  const token = await stack.token('leaver')
   const leaver = await story.connect(token)
   await leaver.next(isMotd)
   const stayer = await story.user('stayer')
@@ -196,7 +196,7 @@ t.test('logout while connected: logged-out, close 1000, the room sees parted', a
   await stayer.join('lifecycle')
   await leaver.next(joinedBy('stayer', 'lifecycle'))
 
-  t.equal((await cluster.logout(token)).statusCode, 204)
+  t.equal((await stack.logout(token)).statusCode, 204)
   t.match(await leaver.next(), { type: 'notification', code: 'logged-out' })
   t.equal((await leaver.closed).code, 1000)
   t.match(await stayer.next((f) => f.type === 'room:notification'), {
@@ -213,23 +213,23 @@ t.test('logout while connected: logged-out, close 1000, the room sees parted', a
 
   // A new login of the same user may chat again, and the old token stays refused.
   await refused(t, await story.open({ token }), 'not-authenticated')
-  const again = await story.connect(await cluster.login('leaver'))
+  const again = await story.connect(await stack.login('leaver'))
   t.ok(isMotd(await again.next()), 'a fresh session connects')
   await again.close()
 })
 
 t.test('logout of another session of the user leaves the connection alone', async (t) => {
-  const chatting = await cluster.token('two-sessions')
-  const elsewhere = await cluster.login('two-sessions')
+  const chatting = await stack.token('two-sessions')
+  const elsewhere = await stack.login('two-sessions')
   const client = await story.connect(chatting)
   await client.next(isMotd)
   // A barrier on the session events: carol's logout is handled after the one before it.
-  const carolToken = await cluster.token('carol-barrier')
+  const carolToken = await stack.token('carol-barrier')
   const carol = await story.connect(carolToken)
   await carol.next(isMotd)
 
-  t.equal((await cluster.logout(elsewhere)).statusCode, 204)
-  t.equal((await cluster.logout(carolToken)).statusCode, 204)
+  t.equal((await stack.logout(elsewhere)).statusCode, 204)
+  t.equal((await stack.logout(carolToken)).statusCode, 204)
   t.match(await carol.next(), { type: 'notification', code: 'logged-out' })
   t.same(await answersTo(client), [], 'still open, no logged-out')
   t.notOk(client.frames.some((f) => f.type === 'notification' && f.code === 'logged-out'))
@@ -237,7 +237,7 @@ t.test('logout of another session of the user leaves the connection alone', asyn
 })
 
 t.test('a disconnect parts every joined room, and the user can come back at once', async (t) => {
-  const token = await cluster.token('flaky')
+  const token = await stack.token('flaky')
   const watcher = await story.user('watcher')
   await watcher.join('reconnects')
   await watcher.join('lobby')
@@ -269,7 +269,7 @@ t.test('a disconnect parts every joined room, and the user can come back at once
 })
 
 t.test('reconnecting right after the close is not already-chatting', async (t) => {
-  const token = await cluster.token('quick')
+  const token = await stack.token('quick')
   for (let round = 1; round <= 20; round++) {
     const client = await story.connect(token)
     const first = await client.next()

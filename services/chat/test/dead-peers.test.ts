@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import type { ChatClient } from '@finchat/protocol/client'
+import { startStack } from '@finchat/testing'
 import t from 'tap'
-import { startCluster } from './helpers/chat-cluster.js'
 
 /** Stops reading from the socket, as a stalled or vanished client would. */
 const stopReading = (client: ChatClient) =>
@@ -13,12 +13,12 @@ const partedBy = (user: string) => (frame: { type: string; code?: string; user?:
   frame.type === 'room:notification' && frame.code === 'parted' && frame.user === user
 
 t.test('a client that stops reading is let go without slowing the room', async (t) => {
-  const cluster = await startCluster(t, {
+  const stack = await startStack(t, {
     limits: { maxBufferedBytes: 64 * 1024, rateLimit: { burst: 10_000, perSecond: 1000 } },
   })
-  await cluster.createRooms('friends')
-  const slow = await cluster.user('slow')
-  const alice = await cluster.user('alice')
+  await stack.createRooms('friends')
+  const slow = await stack.user('slow')
+  const alice = await stack.user('alice')
   await slow.join('friends')
   await alice.join('friends')
   for (let i = 0; i < 50; i++) await alice.say('friends', `${i} ${'x'.repeat(500)}`)
@@ -37,10 +37,10 @@ t.test('a client that stops reading is let go without slowing the room', async (
 })
 
 t.test('a peer that stops answering pings is dropped and parted', async (t) => {
-  const cluster = await startCluster(t, { limits: { pingIntervalMs: 200 } })
-  await cluster.createRooms('friends')
-  const gone = await cluster.user('gone')
-  const alice = await cluster.user('alice')
+  const stack = await startStack(t, { limits: { pingIntervalMs: 200 } })
+  await stack.createRooms('friends')
+  const gone = await stack.user('gone')
+  const alice = await stack.user('alice')
   await gone.join('friends')
   await alice.join('friends')
 
@@ -50,6 +50,6 @@ t.test('a peer that stops answering pings is dropped and parted', async (t) => {
   await alice.next(partedBy('gone'), 5000)
   t.pass('the silent peer was parted')
   // The user may come back at once.
-  const back = await cluster.connect(await cluster.login('gone'))
+  const back = await stack.connect(await stack.login('gone'))
   t.match(await back.next(), { type: 'notification', code: 'api-motd' })
 })

@@ -15,7 +15,7 @@ import {
 // notifications" and the history extension).
 
 const story = await startStory(t, { limits: { rateLimit: { burst: 100_000, perSecond: 100_000 } } })
-const { cluster } = story
+const { stack } = story
 
 const history = async (client: ChatClient, frame: Record<string, unknown>) => {
   client.sendRaw(JSON.stringify({ type: 'history', ...frame }))
@@ -34,7 +34,7 @@ const stampTime = (stamp: string) => Date.parse(`${stamp.replace(' ', 'T')}Z`)
 // out of id order (e.g. 126, 127, 129, 128), and `history after` then skips a message a
 // reconnecting client never saw. PGlite runs one statement at a time and hides it.
 
-await cluster.createRooms('members', 'seed', 'paging', 'order', 'gapless', 'stored')
+await stack.createRooms('members', 'seed', 'paging', 'order', 'gapless', 'stored')
 
 t.test('joined status: the members in code-point order, the joiner included', async (t) => {
   // Names whose code-point order differs from a locale's: upper case, `_`, then lower case.

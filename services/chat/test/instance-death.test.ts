@@ -5,8 +5,8 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import type { MessageNotification, PartedNotification, ServerFrame } from '@finchat/protocol'
 import { ChatClient } from '@finchat/protocol/client'
+import { type Stack, startStack } from '@finchat/testing'
 import t, { type Test } from 'tap'
-import { type Cluster, startCluster } from './helpers/chat-cluster.js'
 
 // A real chat process next to an in-process instance, on one PostgreSQL database and one Redis:
 // what clients and presence see when the process dies without a goodbye (SIGKILL) and when it
@@ -36,14 +36,14 @@ interface ChildChat {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
-/** Starts `services/chat/src/main.ts` as its own process on the cluster's database and Redis. */
-async function startChildChat(t: Test, cluster: Cluster): Promise<ChildChat> {
+/** Starts `services/chat/src/main.ts` as its own process on the stack's database and Redis. */
+async function startChildChat(t: Test, stack: Stack): Promise<ChildChat> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    DATABASE_URL: cluster.databaseUrl,
+    DATABASE_URL: stack.databaseUrl,
     REDIS_URL: process.env.REDIS_URL,
-    REDIS_PREFIX: cluster.prefix,
-    JWT_PUBLIC_KEY: cluster.keys.publicKey,
+    REDIS_PREFIX: stack.prefix,
+    JWT_PUBLIC_KEY: stack.keys.publicKey,
     PORT: '0',
     HOST: '127.0.0.1',
     INSTANCE_ID: `child-${randomBytes(4).toString('hex')}`,
@@ -107,8 +107,8 @@ async function startChildChat(t: Test, cluster: Cluster): Promise<ChildChat> {
 }
 
 /** Connects to the child process and waits for the MOTD. */
-async function connectTo(cluster: Cluster, url: string, token: string) {
-  const client = cluster.track(await ChatClient.connect(url, { token }))
+async function connectTo(stack: Stack, url: string, token: string) {
+  const client = stack.track(await ChatClient.connect(url, { token }))
   await client.next(isMotd)
   return client
 }
@@ -122,21 +122,21 @@ t.test('instance death', async (t) => {
   }
 
   t.test('SIGKILL: partings announced, users free to reconnect, nothing lost', async (t) => {
-    const cluster = await startCluster(t, { instances: 1, presenceTimings: TIMINGS })
-    await cluster.createRooms('friends')
-    const child = await startChildChat(t, cluster)
+    const stack = await startStack(t, { chatInstances: 1, presenceTimings: TIMINGS })
+    await stack.createRooms('friends')
+    const child = await startChildChat(t, stack)
     t.teardown(() => {
       if (t.passing()) return
       t.comment(`chat process log:\n${child.logs.join('\n')}`)
     })
 
-    const tokens = { alice: await cluster.token('alice'), bob: await cluster.token('bob') }
+    const tokens = { alice: await stack.token('alice'), bob: await stack.token('bob') }
     const doomed = {
-      alice: await connectTo(cluster, child.url, tokens.alice),
-      bob: await connectTo(cluster, child.url, tokens.bob),
+      alice: await connectTo(stack, child.url, tokens.alice),
+      bob: await connectTo(stack, child.url, tokens.bob),
     }
-    const carol = await cluster.user('carol', 0)
-    const dave = await cluster.user('dave', 0)
+    const carol = await stack.user('carol', 0)
+    const dave = await stack.user('dave', 0)
     await doomed.alice.join('friends')
     await carol.join('friends')
     await doomed.bob.join('friends')
@@ -169,8 +169,8 @@ t.test('instance death', async (t) => {
     const reconnects = Object.entries(doomed).map(async ([name, client]) => {
       const closed = await client.closed
       const since = performance.now()
-      const again = cluster.track(
-        await ChatClient.connect(cluster.instances[0]?.url as string, {
+      const again = stack.track(
+        await ChatClient.connect(stack.chats[0]?.wsUrl as string, {
           token: tokens[name as keyof typeof tokens],
         }),
       )
@@ -222,7 +222,7 @@ t.test('instance death', async (t) => {
     )
     t.notOk(alice.frames.some(partedBy('alice')), 'the new connection of alice was not parted')
 
-    const erin = await cluster.user('erin', 0)
+    const erin = await stack.user('erin', 0)
     const erinJoined = await erin.join('friends')
     t.same(names(erinJoined.status?.users), ['alice', 'bob', 'carol', 'dave', 'erin'])
 
@@ -254,20 +254,20 @@ t.test('instance death', async (t) => {
   })
 
   t.test('SIGTERM: clients told to reconnect, partings announced', async (t) => {
-    const cluster = await startCluster(t, { instances: 1, presenceTimings: TIMINGS })
-    await cluster.createRooms('friends')
-    const child = await startChildChat(t, cluster)
+    const stack = await startStack(t, { chatInstances: 1, presenceTimings: TIMINGS })
+    await stack.createRooms('friends')
+    const child = await startChildChat(t, stack)
     t.teardown(() => {
       if (t.passing()) return
       t.comment(`chat process log:\n${child.logs.join('\n')}`)
     })
 
-    const tokens = { alice: await cluster.token('alice'), bob: await cluster.token('bob') }
+    const tokens = { alice: await stack.token('alice'), bob: await stack.token('bob') }
     const leaving = {
-      alice: await connectTo(cluster, child.url, tokens.alice),
-      bob: await connectTo(cluster, child.url, tokens.bob),
+      alice: await connectTo(stack, child.url, tokens.alice),
+      bob: await connectTo(stack, child.url, tokens.bob),
     }
-    const carol = await cluster.user('carol', 0)
+    const carol = await stack.user('carol', 0)
     await carol.join('friends')
     for (const client of Object.values(leaving)) await client.join('friends')
     await carol.next(joinedBy('bob'))
@@ -275,8 +275,8 @@ t.test('instance death', async (t) => {
 
     const reconnects = Object.entries(leaving).map(async ([name, client]) => {
       const closed = await client.closed
-      const again = cluster.track(
-        await ChatClient.connect(cluster.instances[0]?.url as string, {
+      const again = stack.track(
+        await ChatClient.connect(stack.chats[0]?.wsUrl as string, {
           token: tokens[name as keyof typeof tokens],
         }),
       )
@@ -293,7 +293,7 @@ t.test('instance death', async (t) => {
       t.match(first, { type: 'notification', code: 'api-motd' }, `${name} reconnected at once`)
     }
     t.match(await child.exited, { code: 0 }, 'the process exited cleanly')
-    const dave = await cluster.user('dave', 0)
+    const dave = await stack.user('dave', 0)
     const daveJoined = await dave.join('friends')
     t.same(names(daveJoined.status?.users), ['carol', 'dave'], 'no ghost of the stopped process')
     t.equal(daveJoined.status?.messages[0]?.id, said.id)

@@ -21,8 +21,8 @@ const mine = (room: string) => (f: ServerFrame) =>
 
 t.test('default limits, but frames of at most 4096 bytes', async (t) => {
   const story = await startStory(t, { limits: { maxFrameBytes: 4096 } })
-  const { cluster } = story
-  await cluster.createRooms('big')
+  const { stack } = story
+  await stack.createRooms('big')
   const observer = await story.user('observer')
   await observer.join('big')
 
@@ -75,7 +75,7 @@ t.test('default limits, but frames of at most 4096 bytes', async (t) => {
   })
 
   await t.test('the user comes back after being cut off; the server is up', async (t) => {
-    const token = await cluster.login('big0')
+    const token = await stack.login('big0')
     const again = await story.connect(token)
     t.match(await again.next(), { type: 'notification', code: 'api-motd' })
     await again.join('big')
@@ -83,7 +83,7 @@ t.test('default limits, but frames of at most 4096 bytes', async (t) => {
     t.match(await observer.next(messageIn('big')), { user: 'big0', body: 'back' })
   })
   await t.test('the default rate limit lets a burst of 100 messages through', async (t) => {
-    await cluster.createRooms('burst')
+    await stack.createRooms('burst')
     const listener = await story.user('listener')
     await listener.join('burst')
     const talker = await story.user('talker')
@@ -110,8 +110,8 @@ t.test('default limits, but frames of at most 4096 bytes', async (t) => {
 
 t.test('rate limit (burst 5, 1 per second)', async (t) => {
   const story = await startStory(t, { limits: { rateLimit: { burst: 5, perSecond: 1 } } })
-  const { cluster } = story
-  await cluster.createRooms('flood')
+  const { stack } = story
+  await stack.createRooms('flood')
   const observer = await story.user('calm')
   await observer.join('flood')
 
@@ -188,8 +188,8 @@ t.test('hostile frames', async (t) => {
   const story = await startStory(t, {
     limits: { maxFrameBytes: 4096, rateLimit: { burst: 100_000, perSecond: 100_000 } },
   })
-  const { cluster } = story
-  await cluster.createRooms('fuzz', 'constructor', 'toString', 'hasOwnProperty', 'proto')
+  const { stack } = story
+  await stack.createRooms('fuzz', 'constructor', 'toString', 'hasOwnProperty', 'proto')
 
   await t.test('thousands of malformed frames, each answered as the protocol says', async (t) => {
     const observer = await story.user('witness')

@@ -1,11 +1,11 @@
+import { startStack } from '@finchat/testing'
 import t from 'tap'
-import { startCluster } from './helpers/chat-cluster.js'
 
 t.test('two users meet in a room, chat and part', async (t) => {
-  const cluster = await startCluster(t)
-  await cluster.createRooms('friends', 'family')
-  const alice = await cluster.user('alice')
-  const bob = await cluster.user('bob')
+  const stack = await startStack(t)
+  await stack.createRooms('friends', 'family')
+  const alice = await stack.user('alice')
+  const bob = await stack.user('bob')
 
   const aliceJoined = await alice.join('friends')
   t.match(aliceJoined, {

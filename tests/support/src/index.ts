@@ -32,6 +32,8 @@ export {
   startServiceProcess,
 } from './service-process.js'
 export {
+  type Answer,
+  type Outsider,
   PASSWORD,
   redisUrl,
   type Stack,

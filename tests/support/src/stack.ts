@@ -4,7 +4,10 @@ import {
   buildAuth,
   createAccounts,
   createMemoryLoginLimiter,
+  createRedisLoginLimiter,
   createScryptHasher,
+  createSessionService,
+  type LoginLimits,
   migrateAuth,
 } from '@finchat/auth'
 import { type Bus, createBus } from '@finchat/bus'
@@ -16,7 +19,9 @@ import {
   createMemoryPresenceState,
   createRedisPresence,
   createRoomAdmin,
+  createRoomPresence,
   migrateChat,
+  type Presence,
 } from '@finchat/chat'
 import { createDatabase, type Database } from '@finchat/db'
 import { createTestDatabase } from '@finchat/db/testing'
@@ -27,8 +32,9 @@ import {
   createRedisRevocationList,
   generateSigningKeys,
   type RevocationList,
+  tokenIssuerPlugin,
 } from '@finchat/sessions'
-import type { FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import type { Test } from 'tap'
 
@@ -38,9 +44,12 @@ export const redisUrl = process.env.REDIS_URL
 const quietLogger = { info() {}, warn() {}, error() {} }
 // No test means to be locked out by its own logins: the limiter's own test sets limits.
 const UNLIMITED = { maxFailuresPerUser: 1e9, maxFailuresPerIp: 1e9, windowSeconds: 1 }
+/** What `loginLimits` leaves unsaid: budgets a test can use up, in a window it outlasts. */
+const LIMITED: LoginLimits = { maxFailuresPerUser: 5, maxFailuresPerIp: 50, windowSeconds: 60 }
+const TOKEN_TTL_SECONDS = 3600
 
 export interface StackOptions {
-  /** Chat instances, each its own server (ignored when combined). Default 1. */
+  /** Chat instances, each its own server (ignored when combined). Default 1; 0 for auth alone. */
   chatInstances?: number
   /** Auth and one chat instance mounted in one server, as port 8000 presents them. */
   combined?: boolean
@@ -48,6 +57,18 @@ export interface StackOptions {
   webRoot?: string
   limits?: Partial<ChatLimits>
   presenceTimings?: { heartbeatMs: number; deadAfterMs: number }
+  /**
+   * Failed-login budgets for auth, the rest as LIMITED; kept in Redis when REDIS_URL is set, as
+   * a deployment keeps them. Unset, failed logins are never limited.
+   */
+  loginLimits?: Partial<LoginLimits>
+}
+
+/** What a process beside the chat instances (the admin CLI) reaches of the deployment. */
+export interface Outsider {
+  bus: Bus
+  /** The rooms' presence: in Redis, or the instances' shared state in memory. */
+  presence: Pick<Presence, 'forgetRoom'>
 }
 
 /** An answer of auth's REST API. */
@@ -110,25 +131,32 @@ export async function startStack(t: Test, options: StackOptions = {}) {
     return bus
   }
   const memoryRevocations = createMemoryRevocationList()
-  const revocationsFor = (): RevocationList =>
+  /** The revocation list as another process opens it (the shared one in memory mode). */
+  const newRevocations = (): RevocationList =>
     redisUrl ? createRedisRevocationList(newRedis(), prefix) : memoryRevocations
   const memoryPresence = createMemoryPresenceState()
-  const passwords = createScryptHasher(10)
+  const outsider = (): Outsider => ({
+    bus: newBus(),
+    presence: redisUrl
+      ? createRoomPresence(newRedis(), prefix)
+      : createMemoryPresence('outsider', memoryPresence),
+  })
+  const loginLimits = options.loginLimits && { ...LIMITED, ...options.loginLimits }
+  const authDeps = {
+    db: authDb(database.db),
+    keys,
+    loginLimiter:
+      loginLimits && redisUrl
+        ? createRedisLoginLimiter(newRedis(), loginLimits, prefix)
+        : createMemoryLoginLimiter(loginLimits ?? UNLIMITED),
+    // The lowest cost keeps tests quick; the hashing path is the one production uses.
+    passwords: createScryptHasher(10),
+    tokenTtlSeconds: TOKEN_TTL_SECONDS,
+  }
   let generation = 0
 
   const mountAuth = (app: FastifyInstance) =>
-    app.register(
-      buildAuth({
-        db: authDb(database.db),
-        bus: newBus(),
-        keys,
-        revocations: revocationsFor(),
-        loginLimiter: createMemoryLoginLimiter(UNLIMITED),
-        // The lowest cost keeps tests quick; the hashing path is the one production uses.
-        passwords,
-        tokenTtlSeconds: 3600,
-      }),
-    )
+    app.register(buildAuth({ ...authDeps, bus: newBus(), revocations: newRevocations() }))
   const mountChat = (instanceId: string) => (app: FastifyInstance) =>
     app.register(
       buildChat({
@@ -143,7 +171,7 @@ export async function startStack(t: Test, options: StackOptions = {}) {
               deadAfterMs: options.presenceTimings?.deadAfterMs ?? 1000,
             })
           : createMemoryPresence(instanceId, memoryPresence),
-        revocations: revocationsFor(),
+        revocations: newRevocations(),
         publicKey: keys.publicKey,
         limits: options.limits,
       }),
@@ -216,10 +244,16 @@ export async function startStack(t: Test, options: StackOptions = {}) {
   const auth = combined ?? (await serve([mountAuth]))
   if (!combined) for (let i = 0; i < (options.chatInstances ?? 1); i++) await addChat()
 
+  // Another process's token issuer with the deployment's keys: auth accepts its tokens.
+  const issuer = Fastify()
+  await issuer.register(tokenIssuerPlugin, { keys, ttlSeconds: TOKEN_TTL_SECONDS })
+  await issuer.ready()
+
   const clients: ChatClient[] = []
   t.teardown(async () => {
     await Promise.all(clients.map((client) => client.close().catch(() => {})))
     for (const server of servers) await server.stop()
+    await issuer.close()
     for (const bus of busses) await bus.close()
     if (redisUrl) {
       const cleaner = newRedis()
@@ -229,14 +263,25 @@ export async function startStack(t: Test, options: StackOptions = {}) {
     for (const redis of redisClients) redis.disconnect()
   })
 
-  const rooms = createRoomAdmin({ db: chatDb(database.db), bus: newBus() })
-  const accounts = createAccounts({ db: authDb(database.db), passwords })
-  const post = async (path: string, payload?: object, token?: string): Promise<Answer> => {
+  const rooms = createRoomAdmin({ db: chatDb(database.db), ...outsider() })
+  const accounts = createAccounts(authDeps)
+  const sessions = createSessionService({
+    ...authDeps,
+    bus: newBus(),
+    revocations: newRevocations(),
+    issue: issuer.issueSessionToken,
+  })
+  const ask = async (
+    method: 'GET' | 'POST',
+    path: string,
+    token?: string,
+    payload: object = {},
+  ): Promise<Answer> => {
     const response = await auth.app.inject({
-      method: 'POST',
+      method,
       url: path,
       headers: token ? { authorization: `Token ${token}` } : {},
-      payload: payload ?? {},
+      ...(method === 'POST' ? { payload } : {}),
     })
     return {
       statusCode: response.statusCode,
@@ -259,9 +304,14 @@ export async function startStack(t: Test, options: StackOptions = {}) {
     prefix,
     keys,
     newBus,
-    /** Room administration, as routes and the CLI do it. */
+    newRevocations,
+    /** A new outsider's view: bus and room presence, as the admin CLI has them. */
+    outsider,
+    /** Room administration, as routes and the CLI do it (an outsider's). */
     rooms,
+    /** Auth's use cases on the stack's database and Redis, as the CLI or the standalone call them. */
     accounts,
+    sessions,
     async createRooms(...names: string[]) {
       for (const name of names) {
         const created = await rooms.create(name)
@@ -269,11 +319,11 @@ export async function startStack(t: Test, options: StackOptions = {}) {
       }
     },
     async register(username: string, password = PASSWORD) {
-      const response = await post('/register', { username, password })
+      const response = await ask('POST', '/register', undefined, { username, password })
       if (response.statusCode !== 201) throw new Error(`register ${username}: ${response.body}`)
     },
     async login(username: string, password = PASSWORD): Promise<string> {
-      const response = await post('/login', { username, password })
+      const response = await ask('POST', '/login', undefined, { username, password })
       if (response.statusCode !== 200) throw new Error(`login ${username}: ${response.body}`)
       return response.json().token
     },
@@ -293,7 +343,11 @@ export async function startStack(t: Test, options: StackOptions = {}) {
       return this.login(username)
     },
     logout(token: string) {
-      return post('/logout', undefined, token)
+      return ask('POST', '/logout', token)
+    },
+    /** GET /profile with a token: what a client sees of its session. */
+    profile(token: string) {
+      return ask('GET', '/profile', token)
     },
     /** Connects to chat instance `chat` (an index, or a websocket URL); the client is closed at the end. */
     async connect(

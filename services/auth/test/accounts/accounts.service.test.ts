@@ -1,9 +1,10 @@
+import { PASSWORD, startStack } from '@finchat/testing'
 import t from 'tap'
-import { login, profile, startAuth, strongPassword } from '../helpers/auth-server.js'
 
 t.test('accounts', async (t) => {
-  const server = await startAuth(t)
-  const { app, accounts } = server
+  const stack = await startStack(t, { chatInstances: 0 })
+  const { accounts } = stack
+  const { app } = stack.auth
   const loginStatus = async (username: string, password: string) =>
     (await app.inject({ method: 'POST', url: '/login', payload: { username, password } }))
       .statusCode
@@ -22,20 +23,18 @@ t.test('accounts', async (t) => {
         ],
       },
     })
-    const registered = await accounts.register({ username: 'alice', password: strongPassword })
+    const registered = await accounts.register({ username: 'alice', password: PASSWORD })
     t.match(registered, { ok: true, user: { username: 'alice', email: '', is_admin: false } })
-    t.equal(await loginStatus('alice', strongPassword), 200, 'the new user can log in')
+    t.equal(await loginStatus('alice', PASSWORD), 200, 'the new user can log in')
   })
 
   t.test('register refuses a taken name, also when the registrations race', async (t) => {
-    t.same(await accounts.register({ username: 'ALICE', password: strongPassword }), {
+    t.same(await accounts.register({ username: 'ALICE', password: PASSWORD }), {
       ok: false,
       errors: { username: ['A user with that username already exists.'] },
     })
     const raced = await Promise.all(
-      ['bob', 'Bob', 'BOB'].map((username) =>
-        accounts.register({ username, password: strongPassword }),
-      ),
+      ['bob', 'Bob', 'BOB'].map((username) => accounts.register({ username, password: PASSWORD })),
     )
     t.equal(raced.filter((r) => r.ok).length, 1, 'one user created')
     for (const result of raced.filter((r) => !r.ok)) {
@@ -50,11 +49,11 @@ t.test('accounts', async (t) => {
     const registered = await accounts.register({
       username: 'root',
       email: 'root@example.com',
-      password: strongPassword,
+      password: PASSWORD,
       isAdmin: true,
     })
     t.match(registered, { ok: true, user: { is_admin: true } })
-    t.match((await profile(app, await login(app, 'root'))).json(), { is_admin: true })
+    t.match((await stack.profile(await stack.login('root'))).json(), { is_admin: true })
   })
 
   t.test('ensureUser creates the account, then gives it a changed password', async (t) => {
@@ -73,15 +72,15 @@ t.test('accounts', async (t) => {
   })
 
   t.test('setAdmin grants and revokes, from the next login on', async (t) => {
-    await accounts.register({ username: 'carol', password: strongPassword })
-    const before = await login(app, 'carol')
+    await accounts.register({ username: 'carol', password: PASSWORD })
+    const before = await stack.login('carol')
 
     t.match(await accounts.setAdmin('CAROL', true), { username: 'carol', is_admin: true })
-    t.match((await profile(app, await login(app, 'carol'))).json(), { is_admin: true })
+    t.match((await stack.profile(await stack.login('carol'))).json(), { is_admin: true })
 
     t.match(await accounts.setAdmin('carol', false), { username: 'carol', is_admin: false })
-    t.match((await profile(app, await login(app, 'carol'))).json(), { is_admin: false })
-    t.equal((await profile(app, before)).statusCode, 200, 'an open session lives on')
+    t.match((await stack.profile(await stack.login('carol'))).json(), { is_admin: false })
+    t.equal((await stack.profile(before)).statusCode, 200, 'an open session lives on')
 
     t.equal(await accounts.setAdmin('nobody', true), undefined, 'no such user')
   })

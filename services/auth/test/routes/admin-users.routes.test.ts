@@ -1,14 +1,12 @@
+import { startStack } from '@finchat/testing'
 import t from 'tap'
-import { login, registerAndLogin, startAuth } from '../helpers/auth-server.js'
 
 t.test('user administration is for administrators only', async (t) => {
-  const server = await startAuth(t)
-  const { app } = server
-  const userToken = await registerAndLogin(app, 'alice')
-  await registerAndLogin(app, 'root')
-  await server.accounts.setAdmin('root', true)
-  // Admin rights are carried by the token, so the admin logs in again after the promotion.
-  const adminToken = await login(app, 'root')
+  const stack = await startStack(t, { chatInstances: 0 })
+  const { app } = stack.auth
+  const userToken = await stack.token('alice')
+  // Registered, promoted, then logged in: admin rights are carried by the token.
+  const adminToken = await stack.adminToken('root')
 
   t.equal((await app.inject({ method: 'GET', url: '/admin/users' })).statusCode, 401)
   const forbidden = await app.inject({

@@ -1,42 +1,46 @@
+import { PASSWORD, startStack } from '@finchat/testing'
 import t from 'tap'
-import { login, startAuth, strongPassword } from '../helpers/auth-server.js'
 
 t.test('logging in', async (t) => {
-  const { app } = await startAuth(t, { maxFailuresPerUser: 3, maxFailuresPerIp: 8 })
+  const stack = await startStack(t, {
+    chatInstances: 0,
+    loginLimits: { maxFailuresPerUser: 3, maxFailuresPerIp: 8 },
+  })
+  const { app } = stack.auth
   await app.inject({
     method: 'POST',
     url: '/register',
-    payload: { username: 'alice', email: 'alice@example.com', password: strongPassword },
+    payload: { username: 'alice', email: 'alice@example.com', password: PASSWORD },
   })
   const attempt = (payload: unknown) =>
     app.inject({ method: 'POST', url: '/login', payload: payload as object })
 
   t.test('right credentials give a token, a new one per login', async (t) => {
-    const first = await attempt({ username: 'alice', password: strongPassword })
+    const first = await attempt({ username: 'alice', password: PASSWORD })
     t.equal(first.statusCode, 200)
     const { token } = first.json()
     t.type(token, 'string')
     t.ok(token.length >= 20)
-    const second = await login(app, 'alice')
+    const second = await stack.login('alice')
     t.not(second, token)
   })
 
   t.test('the username is matched in any letter case', async (t) => {
-    t.equal((await attempt({ username: 'ALICE', password: strongPassword })).statusCode, 200)
+    t.equal((await attempt({ username: 'ALICE', password: PASSWORD })).statusCode, 200)
   })
 
   t.test('a form body works', async (t) => {
     const response = await app.inject({
       method: 'POST',
       url: '/login',
-      payload: `username=alice&password=${encodeURIComponent(strongPassword)}`,
+      payload: `username=alice&password=${encodeURIComponent(PASSWORD)}`,
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     })
     t.equal(response.statusCode, 200)
   })
 
   t.test('successful logins never use up the failure budget', async (t) => {
-    for (let i = 0; i < 15; i++) await login(app, 'alice')
+    for (let i = 0; i < 15; i++) await stack.login('alice')
     t.pass('15 logins in a row')
   })
 
@@ -44,7 +48,7 @@ t.test('logging in', async (t) => {
     const wrong = await attempt({ username: 'alice', password: 'not-the-password' })
     t.equal(wrong.statusCode, 400)
     t.same(wrong.json(), { non_field_errors: ['Username/Password mismatch'] })
-    const unknown = await attempt({ username: 'nobody', password: strongPassword })
+    const unknown = await attempt({ username: 'nobody', password: PASSWORD })
     t.same(unknown.json(), { non_field_errors: ['Username/Password mismatch'] })
   })
 
@@ -63,7 +67,7 @@ t.test('logging in', async (t) => {
       codes.push((await attempt({ username: 'alice', password: `guess-${i}-xyz` })).statusCode)
     }
     t.same(codes, [400, 400, 429, 429], 'alice had one failure before; three is her budget')
-    const blocked = await attempt({ username: 'alice', password: strongPassword })
+    const blocked = await attempt({ username: 'alice', password: PASSWORD })
     t.equal(blocked.statusCode, 429)
     t.match(blocked.headers['retry-after'], /^\d+$/)
     t.match(blocked.json(), { detail: /Too many failed login attempts/ })

@@ -1,8 +1,8 @@
+import { PASSWORD, startStack } from '@finchat/testing'
 import t from 'tap'
-import { startAuth, strongPassword } from '../helpers/auth-server.js'
 
 t.test('registering', async (t) => {
-  const { app } = await startAuth(t)
+  const { app } = (await startStack(t, { chatInstances: 0 })).auth
   const register = (payload: unknown, headers: Record<string, string> = {}) =>
     app.inject({ method: 'POST', url: '/register', payload: payload as object, headers })
 
@@ -10,7 +10,7 @@ t.test('registering', async (t) => {
     const response = await register({
       username: 'alice',
       email: 'alice@example.com',
-      password: strongPassword,
+      password: PASSWORD,
     })
     t.equal(response.statusCode, 201)
     const body = response.json()
@@ -20,7 +20,7 @@ t.test('registering', async (t) => {
 
   t.test('a form body works too, as the original web client posts it', async (t) => {
     const response = await register(
-      `username=bob&email=bob%40example.com&password=${encodeURIComponent(strongPassword)}`,
+      `username=bob&email=bob%40example.com&password=${encodeURIComponent(PASSWORD)}`,
       { 'content-type': 'application/x-www-form-urlencoded' },
     )
     t.equal(response.statusCode, 201)
@@ -28,7 +28,7 @@ t.test('registering', async (t) => {
   })
 
   t.test('email may be omitted', async (t) => {
-    const response = await register({ username: 'carol', password: strongPassword })
+    const response = await register({ username: 'carol', password: PASSWORD })
     t.equal(response.statusCode, 201)
     t.equal(response.json().email, '')
   })
@@ -37,7 +37,7 @@ t.test('registering', async (t) => {
     const sameName = await register({
       username: 'ALICE',
       email: 'other@example.com',
-      password: strongPassword,
+      password: PASSWORD,
     })
     t.equal(sameName.statusCode, 400)
     t.same(sameName.json(), { username: ['A user with that username already exists.'] })
@@ -45,7 +45,7 @@ t.test('registering', async (t) => {
     const sameEmail = await register({
       username: 'alice2',
       email: 'Alice@Example.COM',
-      password: strongPassword,
+      password: PASSWORD,
     })
     t.equal(sameEmail.statusCode, 400)
     t.same(sameEmail.json(), { email: ['A user with that email already exists.'] })
@@ -53,7 +53,7 @@ t.test('registering', async (t) => {
 
   t.test('concurrent registrations of one name create one user', async (t) => {
     const responses = await Promise.all(
-      ['dave', 'Dave', 'DAVE'].map((username) => register({ username, password: strongPassword })),
+      ['dave', 'Dave', 'DAVE'].map((username) => register({ username, password: PASSWORD })),
     )
     t.same(responses.map((r) => r.statusCode).sort(), [201, 400, 400])
   })
@@ -80,7 +80,7 @@ t.test('registering', async (t) => {
       email: ['Enter a valid email address.'],
       password: ['This field may not be blank.'],
     })
-    const long = await register({ username: 'u'.repeat(151), password: strongPassword })
+    const long = await register({ username: 'u'.repeat(151), password: PASSWORD })
     t.same(long.json(), { username: ['Ensure this field has no more than 150 characters.'] })
   })
 

@@ -1,12 +1,12 @@
 import { STREAMS } from '@finchat/protocol'
 import { createTokenVerifier, generateSigningKeys } from '@finchat/sessions'
+import { PASSWORD, startStack } from '@finchat/testing'
 import { createSigner } from 'fast-jwt'
 import t from 'tap'
-import { login, registerAndLogin, startAuth } from '../helpers/auth-server.js'
 
 t.test('profile and logout', async (t) => {
-  const server = await startAuth(t)
-  const { app } = server
+  const stack = await startStack(t, { chatInstances: 0 })
+  const { app } = stack.auth
   const profile = (authorization?: string) =>
     app.inject({
       method: 'GET',
@@ -20,7 +20,12 @@ t.test('profile and logout', async (t) => {
       headers: authorization ? { authorization } : {},
     })
 
-  const token = await registerAndLogin(app, 'alice')
+  await stack.accounts.register({
+    username: 'alice',
+    email: 'alice@example.com',
+    password: PASSWORD,
+  })
+  const token = await stack.login('alice')
 
   t.test('the profile answers for Token and Bearer', async (t) => {
     for (const scheme of ['Token', 'Bearer', 'token']) {
@@ -48,7 +53,7 @@ t.test('profile and logout', async (t) => {
       claims,
     )
     t.same((await profile(`Token ${forged}`)).json(), { detail: 'Invalid token.' })
-    const sign = createSigner({ key: server.keys.privateKey, algorithm: 'EdDSA' })
+    const sign = createSigner({ key: stack.keys.privateKey, algorithm: 'EdDSA' })
     const expired = sign({ ...claims, exp: Math.floor(Date.now() / 1000) - 10 })
     t.same((await profile(`Token ${expired}`)).json(), { detail: 'Invalid token.' })
     const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.`
@@ -56,12 +61,12 @@ t.test('profile and logout', async (t) => {
   })
 
   t.test('logout revokes that session only, everywhere, and announces it', async (t) => {
-    const other = await login(app, 'alice')
+    const other = await stack.login('alice')
     let resolveRevoked: (event: unknown) => void = () => {}
     const revoked = new Promise<unknown>((resolve) => {
       resolveRevoked = resolve
     })
-    const subscription = server.bus.subscribe(STREAMS.authEvents, (entries) => {
+    const subscription = stack.newBus().subscribe(STREAMS.authEvents, (entries) => {
       resolveRevoked(entries[0]?.data)
     })
     t.teardown(() => subscription.close())
@@ -74,8 +79,8 @@ t.test('profile and logout', async (t) => {
     t.same((await profile(`Token ${token}`)).json(), { detail: 'Invalid token.' })
     t.equal((await profile(`Token ${other}`)).statusCode, 200, 'the other session lives on')
     const elsewhere = createTokenVerifier({
-      publicKey: server.keys.publicKey,
-      revocations: server.otherProcessRevocations,
+      publicKey: stack.keys.publicKey,
+      revocations: stack.newRevocations(),
     })
     t.equal(await elsewhere(token), null, 'another process refuses it at once')
     t.ok(await elsewhere(other))

@@ -1,19 +1,20 @@
+import { PASSWORD, startStack } from '@finchat/testing'
 import t from 'tap'
-import { registerAndLogin, startAuth, strongPassword } from '../helpers/auth-server.js'
 
 // The web UI's session: a login that answers with an HttpOnly cookie instead of a token, the
 // cookie accepted where a token is, and a logout that revokes it.
 
 t.test('the web session cookie', async (t) => {
-  const { app } = await startAuth(t)
-  await registerAndLogin(app, 'alice')
+  const stack = await startStack(t, { chatInstances: 0 })
+  const { app } = stack.auth
+  await stack.register('alice')
   const origin = { host: 'chat.example', origin: 'http://chat.example' }
 
   const login = await app.inject({
     method: 'POST',
     url: '/session',
     headers: { ...origin, 'content-type': 'application/x-www-form-urlencoded' },
-    payload: `username=alice&password=${strongPassword}`,
+    payload: `username=alice&password=${PASSWORD}`,
   })
   t.equal(login.statusCode, 200)
   t.match(login.json(), { username: 'alice', is_admin: false })

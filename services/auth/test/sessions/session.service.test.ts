@@ -1,34 +1,34 @@
 import { STREAMS } from '@finchat/protocol'
 import { createTokenVerifier } from '@finchat/sessions'
+import { PASSWORD, startStack } from '@finchat/testing'
 import t from 'tap'
-import { profile, startAuth, strongPassword } from '../helpers/auth-server.js'
 
 t.test('sessions', async (t) => {
-  const server = await startAuth(t, { maxFailuresPerUser: 2 })
-  const { app, accounts, sessions } = server
-  await accounts.register({ username: 'alice', password: strongPassword })
+  const stack = await startStack(t, { chatInstances: 0, loginLimits: { maxFailuresPerUser: 2 } })
+  const { accounts, sessions } = stack
+  await accounts.register({ username: 'alice', password: PASSWORD })
   const ip = '192.0.2.1'
   const verify = createTokenVerifier({
-    publicKey: server.keys.publicKey,
-    revocations: server.revocations,
+    publicKey: stack.keys.publicKey,
+    revocations: stack.newRevocations(),
   })
 
   t.test('open gives a token the service accepts, or says why not', async (t) => {
-    const opened = await sessions.open({ username: 'Alice', password: strongPassword, ip })
+    const opened = await sessions.open({ username: 'Alice', password: PASSWORD, ip })
     if (!opened.ok) throw t.fail(`not opened: ${opened.reason}`)
     t.match(opened.user, { username: 'alice' })
-    t.match((await profile(app, opened.token)).json(), { username: 'alice', is_admin: false })
+    t.match((await stack.profile(opened.token)).json(), { username: 'alice', is_admin: false })
 
     t.same(await sessions.open({ username: 'alice', password: 'not-the-password', ip }), {
       ok: false,
       reason: 'mismatch',
     })
-    t.same(await sessions.open({ username: 'nobody', password: strongPassword, ip }), {
+    t.same(await sessions.open({ username: 'nobody', password: PASSWORD, ip }), {
       ok: false,
       reason: 'mismatch',
     })
     await sessions.open({ username: 'alice', password: 'not-the-password', ip })
-    t.match(await sessions.open({ username: 'alice', password: strongPassword, ip }), {
+    t.match(await sessions.open({ username: 'alice', password: PASSWORD, ip }), {
       ok: false,
       reason: 'limited',
       retryAfterSeconds: Number,
@@ -36,8 +36,8 @@ t.test('sessions', async (t) => {
   })
 
   t.test('close refuses the token at once and announces it', async (t) => {
-    await accounts.register({ username: 'bob', password: strongPassword })
-    const opened = await sessions.open({ username: 'bob', password: strongPassword, ip })
+    await accounts.register({ username: 'bob', password: PASSWORD })
+    const opened = await sessions.open({ username: 'bob', password: PASSWORD, ip })
     if (!opened.ok) throw t.fail(`not opened: ${opened.reason}`)
     const session = await verify(opened.token)
     if (!session) throw t.fail('the token does not verify')
@@ -45,8 +45,8 @@ t.test('sessions', async (t) => {
 
     await sessions.close(session)
     t.equal(await sessions.isActive(session), false)
-    t.same((await profile(app, opened.token)).json(), { detail: 'Invalid token.' })
-    const events = await server.bus.range(STREAMS.authEvents, '0', 10)
+    t.same((await stack.profile(opened.token)).json(), { detail: 'Invalid token.' })
+    const events = await stack.newBus().range(STREAMS.authEvents, '0', 10)
     t.match(
       events.map((e) => e.data),
       [{ type: 'session.revoked', session_id: session.sessionId, username: 'bob', at: Number }],

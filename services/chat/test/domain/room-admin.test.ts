@@ -6,12 +6,12 @@ import { inRoom, joinedBy, messageIn, startStory } from '../helpers/client-story
 // Room administration as another process does it (the admin CLI, a first start), with no HTTP
 // in between: on the deployment's database, bus and presence, beside two running instances.
 
-const story = await startStory(t, { instances: 2 })
-const { cluster } = story
-const db = chatDb(cluster.database.db)
-const admin = createRoomAdmin({ db, ...cluster.outsider() })
+const story = await startStory(t, { chatInstances: 2 })
+const { stack } = story
+const db = chatDb(stack.database.db)
+const admin = createRoomAdmin({ db, ...stack.outsider() })
 const connect = async (username: string, index: number) =>
-  story.watch(await cluster.user(username, index))
+  story.watch(await stack.user(username, index))
 
 t.test('create refuses bad names and duplicates, in any letter case', async (t) => {
   t.match(await admin.create('ledger'), { ok: true, room: { name: 'ledger', id: Number } })

@@ -1,13 +1,13 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { createBus } from '@finchat/bus'
 import { type ChatEvent, formatStamp, type ServerFrame, STREAMS } from '@finchat/protocol'
+import { type Stack, startStack } from '@finchat/testing'
 import { Redis } from 'ioredis'
 import { sql } from 'kysely'
 import t, { type Test } from 'tap'
 import { chatDb } from '../../src/db/migrate.js'
 import { createMessagesRepository } from '../../src/domain/messages.repository.js'
 import { createRedisPresence } from '../../src/presence/redis-presence.js'
-import { type Cluster, startCluster } from '../helpers/chat-cluster.js'
 
 // A chat instance stores a message, then announces it. When an instance dies between the two,
 // the message would sit in the history although nobody received it and its sender saw no echo:
@@ -21,14 +21,14 @@ const partedBy = (user: string) => (f: ServerFrame) =>
   f.type === 'room:notification' && f.code === 'parted' && f.user === user
 
 /** The dead instance's side: presence holding GHOST in the room, and its own writes. */
-async function deadInstance(t: Test, cluster: Cluster, room: { id: number; name: string }) {
+async function deadInstance(t: Test, stack: Stack, room: { id: number; name: string }) {
   const redis = new Redis(process.env.REDIS_URL as string, { maxRetriesPerRequest: 0 })
   redis.on('error', () => {})
   t.teardown(() => redis.disconnect())
   const presence = createRedisPresence({
     redis,
     instanceId: 'doomed',
-    prefix: cluster.prefix,
+    prefix: stack.prefix,
     ...TIMINGS,
   })
   await presence.start({
@@ -38,9 +38,9 @@ async function deadInstance(t: Test, cluster: Cluster, room: { id: number; name:
   })
   await presence.claimUser(GHOST.id)
   await presence.join(room.name, GHOST.name)
-  const bus = createBus({ redisUrl: process.env.REDIS_URL, prefix: cluster.prefix })
+  const bus = createBus({ redisUrl: process.env.REDIS_URL, prefix: stack.prefix })
   t.teardown(() => bus.close())
-  const db = chatDb(cluster.database.db)
+  const db = chatDb(stack.database.db)
   const messages = createMessagesRepository(db)
   return {
     db,
@@ -79,13 +79,20 @@ async function deadInstance(t: Test, cluster: Cluster, room: { id: number; name:
       const inspector = new Redis(process.env.REDIS_URL as string)
       try {
         await until('the dead instance is reaped', async () =>
-          Boolean(await inspector.exists(`${cluster.prefix}chat:reaped:doomed`)),
+          Boolean(await inspector.exists(`${stack.prefix}chat:reaped:doomed`)),
         )
       } finally {
         inspector.disconnect()
       }
     },
   }
+}
+
+/** A room created as the admin CLI creates it. */
+async function createRoom(stack: Stack, name: string) {
+  const created = await stack.rooms.create(name)
+  if (!created.ok) throw new Error(`room ${name}: ${created.problem}`)
+  return created.room
 }
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000) {
@@ -103,11 +110,11 @@ t.test('unannounced messages of a dead instance', async (t) => {
   }
 
   t.test('are removed by the survivor; announced ones stay', async (t) => {
-    const cluster = await startCluster(t, { instances: 1, presenceTimings: TIMINGS })
-    const room = await cluster.rooms.create('friends')
-    const carol = await cluster.user('carol')
+    const stack = await startStack(t, { chatInstances: 1, presenceTimings: TIMINGS })
+    const room = await createRoom(stack, 'friends')
+    const carol = await stack.user('carol')
     await carol.join('friends')
-    const dead = await deadInstance(t, cluster, room)
+    const dead = await deadInstance(t, stack, room)
     const announced = await dead.store('announced before the crash')
     await dead.announce(announced)
     await carol.next((f) => f.type === 'room:notification' && f.code === 'message')
@@ -122,7 +129,7 @@ t.test('unannounced messages of a dead instance', async (t) => {
       [announced.id],
       `what was announced stays, what was not (${lost.id}) is gone`,
     )
-    const joined = await (await cluster.user('dave')).join('friends')
+    const joined = await (await stack.user('dave')).join('friends')
     t.same(
       joined.status?.messages.map((m) => m.body),
       ['announced before the crash'],
@@ -131,11 +138,11 @@ t.test('unannounced messages of a dead instance', async (t) => {
   })
 
   t.test('an instance that was only stalled, and announces after all, keeps it', async (t) => {
-    const cluster = await startCluster(t, { instances: 1, presenceTimings: TIMINGS })
-    const room = await cluster.rooms.create('friends')
-    const carol = await cluster.user('carol')
+    const stack = await startStack(t, { chatInstances: 1, presenceTimings: TIMINGS })
+    const room = await createRoom(stack, 'friends')
+    const carol = await stack.user('carol')
     await carol.join('friends')
-    const dead = await deadInstance(t, cluster, room)
+    const dead = await deadInstance(t, stack, room)
     const waitingForLock = async () => {
       const { rows } = await sql<{ n: number }>`
         select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted

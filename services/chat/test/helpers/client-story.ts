@@ -7,13 +7,13 @@ import {
   ServerFrame,
 } from '@finchat/protocol'
 import { ChatClient, type ChatConnectOptions } from '@finchat/protocol/client'
+import { type StackOptions, type StackServer, startStack } from '@finchat/testing'
 import { Value } from '@sinclair/typebox/value'
 import type { Test } from 'tap'
-import { type ClusterOptions, startCluster } from './chat-cluster.js'
 
 // What a client sees, for black-box tests written from PROTOCOL.md: predicates on frames, a
 // "send this, then help" round trip that proves what did (and did not) come back, and a
-// cluster whose clients check every frame they receive against the ServerFrame schema.
+// stack whose clients check every frame they receive against the ServerFrame schema.
 
 export type Sendable = string | Buffer | Record<string, unknown>
 
@@ -81,11 +81,11 @@ export function describe(frame: Sendable) {
 }
 
 /**
- * A cluster (one instance unless asked) whose clients check every frame they receive against
- * the ServerFrame schema. Call `conformance(t)` last to assert that none failed.
+ * A stack (one chat instance unless asked) whose clients check every frame they receive
+ * against the ServerFrame schema. Call `conformance(t)` last to assert that none failed.
  */
-export async function startStory(t: Test, options: ClusterOptions = {}) {
-  const cluster = await startCluster(t, options)
+export async function startStory(t: Test, options: StackOptions = {}) {
+  const stack = await startStack(t, options)
   const violations: { frame: unknown; problem: string }[] = []
   let checked = 0
   const check = (frame: unknown) => {
@@ -102,28 +102,24 @@ export async function startStory(t: Test, options: ClusterOptions = {}) {
     return client
   }
 
-  const instance = (index = 0) => cluster.instances[index] as (typeof cluster.instances)[number]
-
   return {
-    cluster,
+    stack,
     watch,
     /** A websocket on `path` (default `/ws/chat`) with any handshake options, nothing awaited. */
     async open(options: ChatConnectOptions & { path?: string; index?: number } = {}) {
-      const url = new URL(instance(options.index).url)
+      const url = new URL((stack.chats[options.index ?? 0] as StackServer).wsUrl)
       if (options.path !== undefined) url.pathname = options.path
       const client = await ChatClient.connect(url, options)
-      cluster.track(client)
+      stack.track(client)
       return watch(client)
     },
     /** A token client, MOTD not yet consumed. */
     async connect(token: string, options: ChatConnectOptions = {}) {
-      return watch(await cluster.connect(token, 0, options))
+      return watch(await stack.connect(token, 0, options))
     },
     /** A registered user connected with a token, past the MOTD. */
     async user(username: string) {
-      const client = watch(await cluster.connect(await cluster.token(username)))
-      await client.next(isMotd)
-      return client
+      return watch(await stack.user(username))
     },
     conformance(t: Test) {
       t.ok(checked > 0, `${checked} frames were checked`)

@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
+import { startStack } from '@finchat/testing'
 import t from 'tap'
-import { startCluster } from '../helpers/chat-cluster.js'
 
 // An open chat connection costs its server only what the chat needs: once the handshake is
 // done, the upgrade request (headers, the URL with its token, Fastify's request and reply) can
@@ -12,15 +12,15 @@ setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
 
 t.test('an open connection does not keep its upgrade request alive', async (t) => {
-  const cluster = await startCluster(t)
-  await cluster.createRooms('lobby')
-  const instance = cluster.instances[0] as (typeof cluster.instances)[number]
+  const stack = await startStack(t)
+  await stack.createRooms('lobby')
+  const instance = stack.chats[0] as (typeof stack.chats)[number]
   const upgrades: WeakRef<IncomingMessage>[] = []
   instance.app.server.on('upgrade', (request: IncomingMessage) => {
     upgrades.push(new WeakRef(request))
   })
 
-  const alice = await cluster.user('alice')
+  const alice = await stack.user('alice')
   await alice.join('lobby')
   t.equal(upgrades.length, 1, 'one upgrade')
   for (let round = 0; round < 5 && upgrades[0]?.deref(); round++) {
