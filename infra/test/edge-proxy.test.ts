@@ -134,6 +134,20 @@ function connect(url: string, headers: Record<string, string> = {}): Promise<Ans
   })
 }
 
+/**
+ * Two instances behind the edge, one of them holding a client (leastconn): the edge's next
+ * choice is the idle one.
+ */
+async function oneBusyOneIdle(t: Test) {
+  const {
+    chats: [first, second],
+    edge,
+  } = await edgeBefore(t, 'chat-a', 'chat-b')
+  const settled = await greeting(t, edge.wsUrl)
+  const [busy, idle] = settled.greeting.endsWith('chat-a') ? [first, second] : [second, first]
+  return { edge, busy, idle, settled }
+}
+
 async function greeting(t: Test, url: string) {
   const answer = await connect(url)
   if (!('greeting' in answer)) throw new Error(`expected a greeting, got ${JSON.stringify(answer)}`)
@@ -310,15 +324,9 @@ function stories() {
   t.test(
     'an instance killed since its last check: the next client lands on the other',
     async (t) => {
-      const {
-        chats: [first, second],
-        edge,
-      } = await edgeBefore(t, 'chat-a', 'chat-b')
-
       // One client is on an instance; the other one, with fewer connections, is the edge's next
       // choice. That one dies.
-      const settled = await greeting(t, edge.wsUrl)
-      const [busy, idle] = settled.greeting.endsWith('chat-a') ? [first, second] : [second, first]
+      const { edge, busy, idle, settled } = await oneBusyOneIdle(t)
       idle.kill()
       // Still up to the edge (at most one failed check, `UP 1/2`): it will pick the dead one.
       t.match(
@@ -348,8 +356,7 @@ function stories() {
       t.match(none, { error: /socket hang up|ECONNRESET/ }, 'no instance left: closed, no upgrade')
 
       // Once the edge has seen them down, the HTTP side answers, in JSON.
-      for (const stub of [first, second])
-        await edge.waitForChat(stub.url, (s) => s.status === 'DOWN')
+      for (const stub of [busy, idle]) await edge.waitForChat(stub.url, (s) => s.status === 'DOWN')
       const later = await connect(edge.wsUrl)
       t.match(later, { status: 503 }, 'both seen down: a 503 before any upgrade')
       t.same(JSON.parse((later as { body: string }).body), {
@@ -389,17 +396,11 @@ function stories() {
   t.test(
     'an instance that has begun to stop refuses a handshake: 503 before any upgrade',
     async (t) => {
-      const {
-        chats: [first, second],
-        edge,
-      } = await edgeBefore(t, 'chat-a', 'chat-b')
-
       // Its /readyz still says ready (the edge has not checked since), but it answers 503. The
       // edge only joins bytes, it reads no answer: no retry elsewhere (HTTP mode's L7 retry),
       // the client gets that 503 itself, before any upgrade, and may try again. Never a 101
       // and then a drop.
-      const settled = await greeting(t, edge.wsUrl)
-      const [busy, idle] = settled.greeting.endsWith('chat-a') ? [first, second] : [second, first]
+      const { edge, busy, idle } = await oneBusyOneIdle(t)
       idle.upgradeStatus = 503
       const next = await connect(edge.wsUrl)
       t.match(next, { status: 503 }, 'the stopping instance refuses it: 503, not an upgrade')
