@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { authDb, createAccounts, createScryptHasher, migrateAuth } from '@finchat/auth'
-import { createBus } from '@finchat/bus'
+import { type Bus, createBus } from '@finchat/bus'
 import { chatDb, createRoomAdmin, createRoomPresence, migrateChat } from '@finchat/chat'
 import { createDatabase } from '@finchat/db'
 import { ConfigError } from '@finchat/kit'
@@ -36,7 +36,7 @@ const { values, positionals } = parseArgs({
 /** Redis, for a deletion to reach running instances: their members are parted and forgotten. */
 async function withRedis<T>(
   config: CliConfig,
-  use: (redis?: { bus: ReturnType<typeof createBus>; redis: Redis }) => Promise<T>,
+  use: (redis?: { bus: Bus; redis: Redis }) => Promise<T>,
 ) {
   if (!config.REDIS_URL) return use(undefined)
   const bus = createBus({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX })

@@ -4,9 +4,11 @@ import { ChatConfigSchema } from '@finchat/chat'
 import {
   DEFAULT_WEB_ROOT,
   loadConfig,
+  parseTrustProxy,
   resolveDataDir,
   serverConfigFields,
   storageConfigFields,
+  type TrustProxy,
 } from '@finchat/kit'
 import { type Static, Type } from '@sinclair/typebox'
 
@@ -30,6 +32,8 @@ export const StandaloneConfigSchema = Type.Object({
 
 export type StandaloneConfig = Static<typeof StandaloneConfigSchema> & {
   seedRooms: string[]
+  /** TRUST_PROXY, parsed (and refused at boot when it is no valid setting). */
+  trustProxy: TrustProxy
   auth: Static<typeof AuthConfigSchema>
   chat: Static<typeof ChatConfigSchema> & { INSTANCE_ID: string }
 }
@@ -50,6 +54,7 @@ export function loadStandaloneConfig(env: NodeJS.ProcessEnv = process.env): Stan
     ...config,
     DATA_DIR: dataDir,
     seedRooms,
+    trustProxy: parseTrustProxy(auth.TRUST_PROXY),
     auth: { ...auth, DATA_DIR: dataDir },
     chat: { ...chat, DATA_DIR: dataDir, INSTANCE_ID: chat.INSTANCE_ID ?? 'standalone' },
   }

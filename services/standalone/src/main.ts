@@ -7,7 +7,7 @@ import {
   stockBotOptions,
 } from '@finchat/bot'
 import { chatDb, chatOptions, createRoomAdmin, migrateChat } from '@finchat/chat'
-import { ConfigError, openStorage, parseTrustProxy, runService } from '@finchat/kit'
+import { ConfigError, openStorage, runService } from '@finchat/kit'
 import { buildStandalone } from './app.js'
 import { loadStandaloneConfig } from './config.js'
 import { botPassword, seedRooms } from './first-start.js'
@@ -16,15 +16,8 @@ let firstStart = false
 let bot: StockBot | undefined
 
 const { app, config, started } = await runService({
-  loadConfig: () => {
-    const loaded = loadStandaloneConfig()
-    parseTrustProxy(loaded.auth.TRUST_PROXY)
-    return loaded
-  },
-  server: (config) => ({
-    title: 'Financial Chat',
-    trustProxy: parseTrustProxy(config.auth.TRUST_PROXY),
-  }),
+  loadConfig: () => loadStandaloneConfig(),
+  server: (config) => ({ title: 'Financial Chat', trustProxy: config.trustProxy }),
   async setup(app, config) {
     const storage = await openStorage(app, config, async (db) => {
       const auth = await migrateAuth(db)
