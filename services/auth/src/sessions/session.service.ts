@@ -42,25 +42,35 @@ export function createSessionService(deps: SessionServiceDeps) {
   decoyHash.catch(() => {})
 
   return {
-    /** Checks the credentials against the failure budget and the stored hash, then opens a session. */
+    /**
+     * Takes an attempt from the failure budgets, checks the password, then opens a session (and
+     * gives the attempt back).
+     */
     async open(credentials: {
       username: string
       password: string
       ip: string
     }): Promise<OpenSessionResult> {
       const { username, password, ip } = credentials
-      const retryAfter = await loginLimiter.retryAfter(username, ip)
+      const retryAfter = await loginLimiter.reserve(username, ip)
       if (retryAfter !== null)
         return { ok: false, reason: 'limited', retryAfterSeconds: retryAfter }
-      const user = await users.findByUsername(username)
-      // A missing user still costs one hash, so response time does not reveal which names exist.
-      const valid = user
-        ? await passwords.verify(password, user.password_hash)
-        : await passwords.verify(password, await decoyHash).then(() => false)
-      if (!user || !valid) {
-        await loginLimiter.recordFailure(username, ip)
-        return { ok: false, reason: 'mismatch' }
+      let user: User | undefined
+      let valid: boolean
+      try {
+        user = await users.findByUsername(username)
+        // A missing user still costs one hash, so response time does not reveal which names exist.
+        valid = user
+          ? await passwords.verify(password, user.password_hash)
+          : await passwords.verify(password, await decoyHash).then(() => false)
+      } catch (error) {
+        // Not a wrong password: the attempt is given back.
+        await loginLimiter.release(username, ip).catch(() => {})
+        throw error
       }
+      // A wrong password keeps the attempt it reserved: that is its failure, counted.
+      if (!user || !valid) return { ok: false, reason: 'mismatch' }
+      await loginLimiter.release(username, ip)
       const sessionId = randomUUID()
       await sessions.insert({
         id: sessionId,

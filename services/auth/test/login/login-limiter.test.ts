@@ -1,5 +1,11 @@
+import { randomBytes } from 'node:crypto'
+import { Redis } from 'ioredis'
 import t from 'tap'
-import { createMemoryLoginLimiter } from '../../src/login/login-limiter.js'
+import {
+  createMemoryLoginLimiter,
+  createRedisLoginLimiter,
+  type LoginLimiter,
+} from '../../src/login/login-limiter.js'
 
 t.test('failures expire with their window', async (t) => {
   let now = 0
@@ -7,12 +13,65 @@ t.test('failures expire with their window', async (t) => {
     { maxFailuresPerUser: 2, maxFailuresPerIp: 10, windowSeconds: 60 },
     () => now,
   )
-  await limiter.recordFailure('Alice', '1.2.3.4')
-  t.equal(await limiter.retryAfter('alice', '1.2.3.4'), null)
-  await limiter.recordFailure('alice', '1.2.3.4')
-  t.equal(await limiter.retryAfter('ALICE', '5.6.7.8'), 60, 'per username, any case, any address')
+  t.equal(await limiter.reserve('Alice', '1.2.3.4'), null)
+  t.equal(await limiter.reserve('alice', '1.2.3.4'), null)
+  t.equal(await limiter.reserve('ALICE', '5.6.7.8'), 60, 'per username, any case, any address')
   now = 30_000
-  t.equal(await limiter.retryAfter('alice', '1.2.3.4'), 30)
+  t.equal(await limiter.reserve('alice', '1.2.3.4'), 30)
   now = 60_000
-  t.equal(await limiter.retryAfter('alice', '1.2.3.4'), null)
+  t.equal(await limiter.reserve('alice', '1.2.3.4'), null, 'a new window')
 })
+
+/** Both limiters, as auth processes use them: in memory, and shared through Redis. */
+const limiters: [
+  string,
+  (limits: Parameters<typeof createMemoryLoginLimiter>[0]) => LoginLimiter,
+][] = [['in memory', (limits) => createMemoryLoginLimiter(limits)]]
+if (process.env.REDIS_URL) {
+  const redis = new Redis(process.env.REDIS_URL)
+  const prefix = `test:${randomBytes(4).toString('hex')}:`
+  t.teardown(async () => {
+    const keys = await redis.keys(`${prefix}*`)
+    if (keys.length) await redis.del(...keys)
+    redis.disconnect()
+  })
+  limiters.push([
+    'in Redis',
+    (limits) =>
+      createRedisLoginLimiter(redis, limits, `${prefix}${randomBytes(2).toString('hex')}:`),
+  ])
+}
+
+for (const [where, create] of limiters) {
+  t.test(`${where}: parallel attempts never take more than the budget`, async (t) => {
+    const limiter = create({ maxFailuresPerUser: 5, maxFailuresPerIp: 100, windowSeconds: 60 })
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, () => limiter.reserve('carol', '10.0.0.1')),
+    )
+    t.equal(answers.filter((wait) => wait === null).length, 5, 'five attempts granted')
+    t.ok(
+      answers.every((wait) => wait === null || (wait >= 1 && wait <= 60)),
+      'the others are told how long to wait',
+    )
+  })
+
+  t.test(`${where}: a success gives its attempt back`, async (t) => {
+    const limiter = create({ maxFailuresPerUser: 2, maxFailuresPerIp: 100, windowSeconds: 60 })
+    for (let i = 0; i < 5; i++) {
+      t.equal(await limiter.reserve('dave', '10.0.0.2'), null)
+      await limiter.release('dave', '10.0.0.2')
+    }
+    t.equal(await limiter.reserve('dave', '10.0.0.2'), null, 'one failure')
+    t.equal(await limiter.reserve('dave', '10.0.0.2'), null, 'two failures')
+    t.not(await limiter.reserve('dave', '10.0.0.2'), null, 'the budget is used up')
+  })
+
+  t.test(`${where}: the address budget stops many names`, async (t) => {
+    const limiter = create({ maxFailuresPerUser: 100, maxFailuresPerIp: 3, windowSeconds: 60 })
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => limiter.reserve(`name-${i}`, '10.0.0.3')),
+    )
+    t.equal(answers.filter((wait) => wait === null).length, 3)
+    t.equal(await limiter.reserve('name-0', '10.0.0.4'), null, 'another address is not held up')
+  })
+}

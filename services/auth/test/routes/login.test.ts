@@ -81,3 +81,52 @@ t.test('logging in', async (t) => {
     t.ok(codes.includes(429), `${codes}`)
   })
 })
+
+t.test('parallel guesses share one budget: at most a budget of them reach the hash', async (t) => {
+  const guesses = (
+    stack: Awaited<ReturnType<typeof startStack>>,
+    username: (i: number) => string,
+  ) =>
+    Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        stack.auth.app.inject({
+          method: 'POST',
+          url: '/login',
+          payload: { username: username(i), password: `wrong-guess-${i}` },
+        }),
+      ),
+    ).then((answers) => answers.map((answer) => answer.statusCode))
+  const count = (codes: number[], code: number) => codes.filter((c) => c === code).length
+
+  t.test('200 at once for one account', async (t) => {
+    const stack = await startStack(t, {
+      chatInstances: 0,
+      loginLimits: { maxFailuresPerUser: 10, maxFailuresPerIp: 1000 },
+    })
+    await stack.register('bob')
+    const codes = await guesses(stack, () => 'bob')
+    t.equal(count(codes, 400), 10, 'exactly the budget was checked against the hash')
+    t.equal(count(codes, 429), 190, 'the rest were refused before it')
+    t.equal(
+      (
+        await stack.auth.app.inject({
+          method: 'POST',
+          url: '/login',
+          payload: { username: 'bob', password: PASSWORD },
+        })
+      ).statusCode,
+      429,
+      'and the account stays locked for the window',
+    )
+  })
+
+  t.test('200 at once from one address, each for another name', async (t) => {
+    const stack = await startStack(t, {
+      chatInstances: 0,
+      loginLimits: { maxFailuresPerUser: 1000, maxFailuresPerIp: 25 },
+    })
+    const codes = await guesses(stack, (i) => `someone-${i}`)
+    t.equal(count(codes, 400), 25, 'exactly the address budget reached the hash')
+    t.equal(count(codes, 429), 175)
+  })
+})
