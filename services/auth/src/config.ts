@@ -19,6 +19,11 @@ export const AuthConfigSchema = Type.Object({
   LOGIN_MAX_FAILURES_PER_USER: Type.Integer({ minimum: 1, default: 10 }),
   LOGIN_MAX_FAILURES_PER_IP: Type.Integer({ minimum: 1, default: 100 }),
   LOGIN_FAILURE_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 900 }),
+  /**
+   * Days an address stays known to an account after a login from it; from a known address the
+   * account's failure budget does not apply (strangers cannot lock its owner out). 0: off.
+   */
+  LOGIN_KNOWN_ADDRESS_DAYS: Type.Number({ minimum: 0, default: 30 }),
   /** Whose X-Forwarded-For gives the client's address for the login limits (1 behind the edge). */
   TRUST_PROXY: trustProxyField,
   SESSION_COOKIE: sessionCookieField,

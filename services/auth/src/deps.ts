@@ -26,6 +26,7 @@ export async function authOptions(
     maxFailuresPerUser: config.LOGIN_MAX_FAILURES_PER_USER,
     maxFailuresPerIp: config.LOGIN_MAX_FAILURES_PER_IP,
     windowSeconds: config.LOGIN_FAILURE_WINDOW_SECONDS,
+    knownAddressSeconds: Math.round(config.LOGIN_KNOWN_ADDRESS_DAYS * 86_400),
   }
   return {
     db: authDb(infra.database.db),

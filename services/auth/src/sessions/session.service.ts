@@ -52,9 +52,10 @@ export function createSessionService(deps: SessionServiceDeps) {
       ip: string
     }): Promise<OpenSessionResult> {
       const { username, password, ip } = credentials
-      const retryAfter = await loginLimiter.reserve(username, ip)
-      if (retryAfter !== null)
-        return { ok: false, reason: 'limited', retryAfterSeconds: retryAfter }
+      const attempt = await loginLimiter.reserve(username, ip)
+      if (!attempt.granted) {
+        return { ok: false, reason: 'limited', retryAfterSeconds: attempt.retryAfter }
+      }
       let user: User | undefined
       let valid: boolean
       try {
@@ -65,12 +66,12 @@ export function createSessionService(deps: SessionServiceDeps) {
           : await passwords.verify(password, await decoyHash).then(() => false)
       } catch (error) {
         // Not a wrong password: the attempt is given back.
-        await loginLimiter.release(username, ip).catch(() => {})
+        await attempt.cancel().catch(() => {})
         throw error
       }
       // A wrong password keeps the attempt it reserved: that is its failure, counted.
       if (!user || !valid) return { ok: false, reason: 'mismatch' }
-      await loginLimiter.release(username, ip)
+      await attempt.succeeded()
       const sessionId = randomUUID()
       await sessions.insert({
         id: sessionId,

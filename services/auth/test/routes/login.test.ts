@@ -130,3 +130,28 @@ t.test('parallel guesses share one budget: at most a budget of them reach the ha
     t.equal(count(codes, 429), 175)
   })
 })
+
+t.test("a stranger's guesses cannot lock the bot (or an admin) out", async (t) => {
+  const stack = await startStack(t, {
+    chatInstances: 0,
+    loginLimits: { maxFailuresPerUser: 10, maxFailuresPerIp: 1000, knownAddressSeconds: 3600 },
+  })
+  await stack.register('finbot')
+  const login = (password: string, remoteAddress: string) =>
+    stack.auth.app
+      .inject({
+        method: 'POST',
+        url: '/login',
+        payload: { username: 'finbot', password },
+        remoteAddress,
+      })
+      .then((answer) => answer.statusCode)
+  const botHost = '10.0.1.1'
+  t.equal(await login(PASSWORD, botHost), 200, 'the bot logs in from its host')
+
+  const stranger: number[] = []
+  for (let i = 0; i < 15; i++) stranger.push(await login(`guess-${i}-nope`, '10.0.9.9'))
+  t.same(stranger.slice(9), [400, 429, 429, 429, 429, 429], 'the stranger gets 10 tries')
+  t.equal(await login(PASSWORD, '10.0.9.8'), 429, 'from a new address the account is locked')
+  t.equal(await login(PASSWORD, botHost), 200, 'from where it logged in before, the bot is not')
+})
