@@ -3,6 +3,22 @@ import fp from 'fastify-plugin'
 
 export type FieldErrors = Record<string, string[]>
 
+/**
+ * The server is at capacity for this kind of work, not broken: `503` with `Retry-After`, the
+ * message as the body's `detail`, and a warning rather than an error in the log.
+ */
+export class BusyError extends Error {
+  override name = 'BusyError'
+  readonly statusCode = 503
+
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 1,
+  ) {
+    super(message)
+  }
+}
+
 interface ValidationIssue {
   instancePath?: string
   message?: string
@@ -46,6 +62,13 @@ export const errorHandlerPlugin = fp(
     app.setErrorHandler((error: FastifyError, request, reply) => {
       if (error.validation) {
         return reply.code(400).send(fieldErrorsFromValidation(error.validation))
+      }
+      if (error instanceof BusyError) {
+        request.log.warn({ reason: error.message }, 'busy: asked the client to retry')
+        return reply
+          .code(503)
+          .header('retry-after', String(error.retryAfterSeconds))
+          .send({ detail: error.message })
       }
       const status = error.statusCode ?? 500
       if (status >= 500) {

@@ -1,5 +1,6 @@
 export { ConfigError, exitOnConfigError, loadConfig, resolveDataDir } from './config.js'
 export {
+  BusyError,
   errorHandlerPlugin,
   type FieldErrors,
   fieldErrorsFromValidation,

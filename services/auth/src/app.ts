@@ -12,7 +12,8 @@ import {
 } from '@finchat/sessions'
 import { createAccounts } from './accounts/accounts.service.js'
 import type { AuthDb } from './db/schema.js'
-import type { LoginLimiter } from './login/login-limiter.js'
+import type { LoginLimiter } from './limits/login-limiter.js'
+import type { RegistrationLimiter } from './limits/registration-limiter.js'
 import { accountRoutes } from './routes/account.routes.js'
 import { adminUserRoutes } from './routes/admin-users.routes.js'
 import { createSessionService } from './sessions/session.service.js'
@@ -24,6 +25,8 @@ export interface AuthOptions {
   bus: Bus
   revocations: RevocationList
   loginLimiter: LoginLimiter
+  /** Registrations per address; absent: unlimited. */
+  registrationLimiter?: RegistrationLimiter
   passwords: PasswordHasher
   keys: SigningKeys
   tokenTtlSeconds: number
@@ -53,6 +56,7 @@ export function buildAuth(options: AuthOptions): FastifyPluginAsyncTypebox {
     await app.register(accountRoutes, {
       accounts,
       sessions,
+      registrations: options.registrationLimiter,
       users: createUsersRepository(options.db),
       cookieName,
       tokenTtlSeconds,

@@ -21,9 +21,16 @@ export const AuthConfigSchema = Type.Object({
   LOGIN_FAILURE_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 900 }),
   /**
    * Days an address stays known to an account after a login from it; from a known address the
-   * account's failure budget does not apply (strangers cannot lock its owner out). 0: off.
+   * account's failures count on a budget of their own (strangers cannot lock its owner out).
+   * 0: off.
    */
   LOGIN_KNOWN_ADDRESS_DAYS: Type.Number({ minimum: 0, default: 30 }),
+  /** Registrations one address may attempt per REGISTER_WINDOW_SECONDS. */
+  REGISTER_MAX_PER_IP: Type.Integer({ minimum: 1, default: 20 }),
+  REGISTER_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 3600 }),
+  /** Password hashes computed at once, and how many may wait (past it: 503, Retry-After). */
+  PASSWORD_HASH_CONCURRENCY: Type.Integer({ minimum: 1, default: 4 }),
+  PASSWORD_HASH_MAX_WAITING: Type.Integer({ minimum: 2, default: 64 }),
   /** Whose X-Forwarded-For gives the client's address for the login limits (1 behind the edge). */
   TRUST_PROXY: trustProxyField,
   SESSION_COOKIE: sessionCookieField,

@@ -6,8 +6,12 @@ import type { Redis } from 'ioredis'
 import type { AuthOptions } from './app.js'
 import type { AuthConfig } from './config.js'
 import { authDb } from './db/migrate.js'
-import { createMemoryLoginLimiter, createRedisLoginLimiter } from './login/login-limiter.js'
-import { createScryptHasher } from './users/password-hasher.js'
+import { createMemoryLoginLimiter, createRedisLoginLimiter } from './limits/login-limiter.js'
+import {
+  createMemoryRegistrationLimiter,
+  createRedisRegistrationLimiter,
+} from './limits/registration-limiter.js'
+import { createBoundedHasher, createScryptHasher } from './users/password-hasher.js'
 
 /** Keys from the environment, or (development only, as config enforces) from the data directory. */
 export async function signingKeys(config: AuthConfig): Promise<SigningKeys> {
@@ -28,6 +32,10 @@ export async function authOptions(
     windowSeconds: config.LOGIN_FAILURE_WINDOW_SECONDS,
     knownAddressSeconds: Math.round(config.LOGIN_KNOWN_ADDRESS_DAYS * 86_400),
   }
+  const registrations = {
+    maxPerIp: config.REGISTER_MAX_PER_IP,
+    windowSeconds: config.REGISTER_WINDOW_SECONDS,
+  }
   return {
     db: authDb(infra.database.db),
     bus: infra.bus,
@@ -36,7 +44,13 @@ export async function authOptions(
     loginLimiter: infra.redis
       ? createRedisLoginLimiter(infra.redis, limits, config.REDIS_PREFIX)
       : createMemoryLoginLimiter(limits),
-    passwords: createScryptHasher(config.PASSWORD_HASH_COST),
+    registrationLimiter: infra.redis
+      ? createRedisRegistrationLimiter(infra.redis, registrations, config.REDIS_PREFIX)
+      : createMemoryRegistrationLimiter(registrations),
+    passwords: createBoundedHasher(createScryptHasher(config.PASSWORD_HASH_COST), {
+      concurrency: config.PASSWORD_HASH_CONCURRENCY,
+      maxWaiting: config.PASSWORD_HASH_MAX_WAITING,
+    }),
     tokenTtlSeconds: config.TOKEN_TTL_SECONDS,
     cookieName: config.SESSION_COOKIE,
   }

@@ -14,14 +14,25 @@ export {
   createRedisLoginLimiter,
   type LoginLimiter,
   type LoginLimits,
-} from './login/login-limiter.js'
+} from './limits/login-limiter.js'
+export {
+  createMemoryRegistrationLimiter,
+  createRedisRegistrationLimiter,
+  type RegistrationLimiter,
+  type RegistrationLimits,
+} from './limits/registration-limiter.js'
 export {
   createSessionService,
   type OpenSessionResult,
   type SessionService,
   type SessionServiceDeps,
 } from './sessions/session.service.js'
-export { createScryptHasher, type PasswordHasher } from './users/password-hasher.js'
+export {
+  createBoundedHasher,
+  createScryptHasher,
+  type HashQueueLimits,
+  type PasswordHasher,
+} from './users/password-hasher.js'
 export { validateRegistration } from './users/registration-rules.js'
 export { toUserSummary } from './users/user-views.js'
 export { createUsersRepository, DuplicateUserError } from './users/users.repository.js'

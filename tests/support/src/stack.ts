@@ -3,12 +3,17 @@ import {
   authDb,
   buildAuth,
   createAccounts,
+  createBoundedHasher,
   createMemoryLoginLimiter,
+  createMemoryRegistrationLimiter,
   createRedisLoginLimiter,
+  createRedisRegistrationLimiter,
   createScryptHasher,
   createSessionService,
+  type HashQueueLimits,
   type LoginLimits,
   migrateAuth,
+  type RegistrationLimits,
 } from '@finchat/auth'
 import { type Bus, createBus } from '@finchat/bus'
 import {
@@ -62,6 +67,10 @@ export interface StackOptions {
    * a deployment keeps them. Unset, failed logins are never limited.
    */
   loginLimits?: Partial<LoginLimits>
+  /** Registrations per address (in Redis when REDIS_URL is set); unset: unlimited. */
+  registrationLimits?: RegistrationLimits
+  /** Password hashing bounded as in production, at this scrypt cost; unset: unbounded, cost 10. */
+  passwordHashing?: HashQueueLimits & { cost: number }
 }
 
 /** What a process beside the chat instances (the admin CLI) reaches of the deployment. */
@@ -150,7 +159,17 @@ export async function startStack(t: Test, options: StackOptions = {}) {
         ? createRedisLoginLimiter(newRedis(), loginLimits, prefix)
         : createMemoryLoginLimiter(loginLimits ?? UNLIMITED),
     // The lowest cost keeps tests quick; the hashing path is the one production uses.
-    passwords: createScryptHasher(10),
+    passwords: options.passwordHashing
+      ? createBoundedHasher(
+          createScryptHasher(options.passwordHashing.cost),
+          options.passwordHashing,
+        )
+      : createScryptHasher(10),
+    registrationLimiter:
+      options.registrationLimits &&
+      (redisUrl
+        ? createRedisRegistrationLimiter(newRedis(), options.registrationLimits, prefix)
+        : createMemoryRegistrationLimiter(options.registrationLimits)),
     tokenTtlSeconds: TOKEN_TTL_SECONDS,
   }
   let generation = 0

@@ -10,6 +10,7 @@ import {
 } from '@finchat/protocol'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Accounts } from '../accounts/accounts.service.js'
+import type { RegistrationLimiter } from '../limits/registration-limiter.js'
 import type { SessionService } from '../sessions/session.service.js'
 import { toProfile } from '../users/user-views.js'
 import type { UsersRepository } from '../users/users.repository.js'
@@ -17,6 +18,8 @@ import type { UsersRepository } from '../users/users.repository.js'
 export interface AccountRoutesOptions {
   accounts: Accounts
   sessions: SessionService
+  /** Absent: an address may register without limit. */
+  registrations?: RegistrationLimiter
   /** Reads the profile of a session's user. */
   users: Pick<UsersRepository, 'findById'>
   cookieName: string
@@ -31,12 +34,26 @@ const NO_CONTENT = { 204: { type: 'null' } as const, ...SESSION_ERRORS }
 /** The four account calls of PROTOCOL.md (register, login, logout, profile) and the web session. */
 export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = async (
   app,
-  { accounts, sessions, users, cookieName, tokenTtlSeconds },
+  { accounts, sessions, registrations, users, cookieName, tokenTtlSeconds },
 ) => {
   app.post(
     '/register',
-    { schema: { body: RegisterBody, response: { 201: RegisterResponse, 400: FieldErrors } } },
+    {
+      schema: {
+        body: RegisterBody,
+        response: { 201: RegisterResponse, 400: FieldErrors, 429: DetailError },
+      },
+    },
     async (request, reply) => {
+      const wait = await registrations?.take(request.ip)
+      if (wait) {
+        return reply
+          .code(429)
+          .header('retry-after', String(wait))
+          .send({
+            detail: `Too many registrations from this address. Try again in ${wait} seconds.`,
+          })
+      }
       const { username, email, password } = request.body
       const registered = await accounts.register({ username, email, password })
       if (!registered.ok) return reply.code(400).send(registered.errors)

@@ -1,4 +1,5 @@
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto'
+import { BusyError } from '@finchat/kit'
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>
@@ -42,5 +43,50 @@ export function createScryptHasher(logN = 15): PasswordHasher {
       const actual = await derive(password, Buffer.from(salt, 'base64'), options(Number(log)))
       return actual.length === expected.length && timingSafeEqual(actual, expected)
     },
+  }
+}
+
+export interface HashQueueLimits {
+  /** Hashes computed at once (node's thread pool runs 4 by default). */
+  concurrency: number
+  /** Hashes that may wait for a turn; past it, `BusyError` (503, Retry-After). */
+  maxWaiting: number
+}
+
+/**
+ * Hashing bounded: at most `concurrency` at once, at most `maxWaiting` waiting, in arrival
+ * order. New passwords (registrations) may fill only half of the wait, so a flood of sign-ups
+ * leaves logins room; past its share, a request is refused at once with `BusyError` rather
+ * than queued behind minutes of work.
+ */
+export function createBoundedHasher(
+  inner: PasswordHasher,
+  limits: HashQueueLimits,
+): PasswordHasher {
+  const waiting: (() => void)[] = []
+  let running = 0
+
+  async function inTurn<T>(work: () => Promise<T>, share: number): Promise<T> {
+    if (running >= limits.concurrency) {
+      if (waiting.length >= share) {
+        throw new BusyError('Too many requests are being checked right now. Try again shortly.')
+      }
+      await new Promise<void>((resolve) => waiting.push(resolve))
+    } else {
+      running++
+    }
+    try {
+      return await work()
+    } finally {
+      // The turn passes to the next in line, else it is given up.
+      const next = waiting.shift()
+      if (next) next()
+      else running--
+    }
+  }
+
+  return {
+    hash: (password) => inTurn(() => inner.hash(password), Math.floor(limits.maxWaiting / 2)),
+    verify: (password, stored) => inTurn(() => inner.verify(password, stored), limits.maxWaiting),
   }
 }

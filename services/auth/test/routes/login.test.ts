@@ -154,4 +154,7 @@ t.test("a stranger's guesses cannot lock the bot (or an admin) out", async (t) =
   t.same(stranger.slice(9), [400, 429, 429, 429, 429, 429], 'the stranger gets 10 tries')
   t.equal(await login(PASSWORD, '10.0.9.8'), 429, 'from a new address the account is locked')
   t.equal(await login(PASSWORD, botHost), 200, 'from where it logged in before, the bot is not')
+  const fromHome: number[] = []
+  for (let i = 0; i < 11; i++) fromHome.push(await login(`guess-${i}-home`, botHost))
+  t.same(fromHome.slice(9), [400, 429], 'guessing from that address has its own budget of 10')
 })

@@ -117,3 +117,62 @@ t.test('registering', async (t) => {
     t.notOk(({} as Record<string, unknown>).is_admin, 'no prototype pollution')
   })
 })
+
+t.test('one address may register a few accounts per window, then 429', async (t) => {
+  const stack = await startStack(t, {
+    chatInstances: 0,
+    registrationLimits: { maxPerIp: 3, windowSeconds: 3600 },
+  })
+  const register = (username: string, remoteAddress = '10.0.2.1') =>
+    stack.auth.app.inject({
+      method: 'POST',
+      url: '/register',
+      payload: { username, password: 'correct-horse-battery' },
+      remoteAddress,
+    })
+  const codes = []
+  for (const name of ['ann', 'ben', 'cat', 'dan']) codes.push((await register(name)).statusCode)
+  t.same(codes, [201, 201, 201, 429])
+  const refused = await register('eve')
+  t.match(refused.headers['retry-after'], /^\d+$/)
+  t.match(refused.json(), { detail: /Too many registrations from this address/ })
+  t.equal((await register('eve', '10.0.2.2')).statusCode, 201, 'another address has its own')
+  t.equal(
+    await stack.login('ann', 'correct-horse-battery').then(() => 200),
+    200,
+    'logins unaffected',
+  )
+})
+
+t.test('a flood of registrations cannot starve a login', async (t) => {
+  const stack = await startStack(t, {
+    chatInstances: 0,
+    // One hash at a time, at the production cost, and little room to wait: a flood fills it.
+    passwordHashing: { concurrency: 1, maxWaiting: 4, cost: 15 },
+  })
+  await stack.register('alice')
+  const flood = Array.from({ length: 40 }, (_, i) =>
+    stack.auth.app.inject({
+      method: 'POST',
+      url: '/register',
+      payload: { username: `flood-${i}`, password: 'correct-horse-battery' },
+      remoteAddress: `10.0.3.${i}`,
+    }),
+  )
+  const login = await stack.auth.app.inject({
+    method: 'POST',
+    url: '/login',
+    payload: { username: 'alice', password: PASSWORD },
+  })
+  t.equal(login.statusCode, 200, 'the login is checked: registrations left it room')
+  const answers = await Promise.all(flood)
+  const codes = answers.map((answer) => answer.statusCode)
+  t.ok(codes.includes(503), `the flood is told to come back: ${codes}`)
+  t.ok(
+    codes.every((code) => code === 201 || code === 503),
+    'each one created, or refused',
+  )
+  const busy = answers.find((answer) => answer.statusCode === 503)
+  t.equal(busy?.headers['retry-after'], '1')
+  t.match(busy?.json(), { detail: /Try again shortly/ })
+})

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import { FixedWindows } from './fixed-windows.js'
 
 export interface LoginLimits {
   maxFailuresPerUser: number
@@ -6,8 +7,9 @@ export interface LoginLimits {
   windowSeconds: number
   /**
    * How long an address from which an account logged in stays known to it (0: never). From a
-   * known address the account's own budget does not apply, only the address's: a stranger's
-   * guesses lock the account for strangers, never for its owner where the owner has been.
+   * known address, failures count on a budget of that account at that address instead of the
+   * account's own (the same size): a stranger's guesses lock the account for strangers, never
+   * for its owner where the owner has been, and guesses from there are limited as before.
    */
   knownAddressSeconds?: number
 }
@@ -36,6 +38,7 @@ export interface LoginLimiter {
 const userKey = (username: string) => `u:${username.toLowerCase()}`
 const ipKey = (ip: string) => `ip:${ip}`
 const knownKey = (username: string, ip: string) => `known:${username.toLowerCase()}:${ip}`
+const userAtKey = (username: string, ip: string) => `ua:${username.toLowerCase()}:${ip}`
 
 /**
  * Counts failed logins only, per username and per address, in a fixed window: a guessing loop
@@ -46,45 +49,25 @@ export function createMemoryLoginLimiter(
   limits: LoginLimits,
   now: () => number = Date.now,
 ): LoginLimiter {
-  const windows = new Map<string, { count: number; resetAt: number }>()
+  const windows = new FixedWindows(limits.windowSeconds, now)
   const known = new Map<string, number>()
-  const current = (key: string) => {
-    const entry = windows.get(key)
-    if (entry && entry.resetAt <= now()) {
-      windows.delete(key)
-      return undefined
-    }
-    return entry
-  }
-  const overBy = (key: string, max: number) => {
-    const entry = current(key)
-    return entry && entry.count >= max ? Math.ceil((entry.resetAt - now()) / 1000) : null
-  }
   const isKnown = (key: string) => (known.get(key) ?? 0) > now()
   const giveBack = (keys: string[]) => {
-    for (const key of keys) {
-      const entry = current(key)
-      if (entry && entry.count > 0) entry.count--
-    }
+    for (const key of keys) windows.uncount(key)
   }
   return {
     // No await between the check and the count: one attempt at a time, in this process.
     async reserve(username, ip) {
-      const addressKnown = isKnown(knownKey(username, ip))
-      const keys = addressKnown ? [ipKey(ip)] : [userKey(username), ipKey(ip)]
+      const account = isKnown(knownKey(username, ip)) ? userAtKey(username, ip) : userKey(username)
+      const keys = [account, ipKey(ip)]
       const wait =
-        (addressKnown ? null : overBy(userKey(username), limits.maxFailuresPerUser)) ??
-        overBy(ipKey(ip), limits.maxFailuresPerIp)
+        windows.overBy(account, limits.maxFailuresPerUser) ??
+        windows.overBy(ipKey(ip), limits.maxFailuresPerIp)
       if (wait !== null) return { granted: false, retryAfter: wait }
-      if (windows.size + known.size > 100_000) {
-        for (const key of windows.keys()) current(key)
+      if (known.size > 100_000) {
         for (const [key, until] of known) if (until <= now()) known.delete(key)
       }
-      for (const key of keys) {
-        const entry = current(key)
-        if (entry) entry.count++
-        else windows.set(key, { count: 1, resetAt: now() + limits.windowSeconds * 1000 })
-      }
+      for (const key of keys) windows.count(key)
       return {
         granted: true,
         async succeeded() {
@@ -101,29 +84,24 @@ export function createMemoryLoginLimiter(
 }
 
 /**
- * Both budgets in one step, for every auth process at once: an attempt is counted on both keys
- * (the window starts with a key's first count; the account's key is skipped from an address it
- * knows), then undone if either is over its budget, in which case the answer is that key's
- * remaining window. Answers [wait, whether the account's key was counted].
+ * Both budgets in one step, for every auth process at once: an attempt is counted on the
+ * account's key (or, from an address it knows, the account-at-address key) and the address's
+ * (a window starts with a key's first count), then undone if either is over its budget, in
+ * which case the answer is that key's remaining window. Answers [wait, the account key used].
  */
 const RESERVE = `
-local known = redis.call('EXISTS', KEYS[3]) == 1
-local user = 0
-if not known then
-  user = redis.call('INCR', KEYS[1])
-  if user == 1 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
-end
+local account = KEYS[1]
+if redis.call('EXISTS', KEYS[3]) == 1 then account = KEYS[4] end
+local user = redis.call('INCR', account)
+if user == 1 then redis.call('EXPIRE', account, ARGV[3]) end
 local ip = redis.call('INCR', KEYS[2])
 if ip == 1 then redis.call('EXPIRE', KEYS[2], ARGV[3]) end
-if user <= tonumber(ARGV[1]) and ip <= tonumber(ARGV[2]) then
-  if known then return {0, 0} end
-  return {0, 1}
-end
-if not known then redis.call('DECR', KEYS[1]) end
+if user <= tonumber(ARGV[1]) and ip <= tonumber(ARGV[2]) then return {0, account} end
+redis.call('DECR', account)
 redis.call('DECR', KEYS[2])
 local over = KEYS[2]
-if user > tonumber(ARGV[1]) then over = KEYS[1] end
-return {math.max(1, redis.call('TTL', over)), 0}
+if user > tonumber(ARGV[1]) then over = account end
+return {math.max(1, redis.call('TTL', over)), account}
 `
 
 /** Gives an attempt back, unless its window has ended meanwhile (the key is gone). */
@@ -143,18 +121,19 @@ export function createRedisLoginLimiter(
   return {
     async reserve(username, ip) {
       const known = key(knownKey(username, ip))
-      const [wait, countedUser] = (await redis.eval(
+      const [wait, account] = (await redis.eval(
         RESERVE,
-        3,
+        4,
         key(userKey(username)),
         key(ipKey(ip)),
         known,
+        key(userAtKey(username, ip)),
         limits.maxFailuresPerUser,
         limits.maxFailuresPerIp,
         limits.windowSeconds,
-      )) as [number, number]
+      )) as [number, string]
       if (wait !== 0) return { granted: false, retryAfter: wait }
-      const counted = countedUser ? [key(userKey(username)), key(ipKey(ip))] : [key(ipKey(ip))]
+      const counted = [account, key(ipKey(ip))]
       const giveBack = async () => {
         await redis.eval(GIVE_BACK, counted.length, ...counted)
       }

@@ -6,7 +6,7 @@ import {
   createRedisLoginLimiter,
   type LoginLimiter,
   type LoginLimits,
-} from '../../src/login/login-limiter.js'
+} from '../../src/limits/login-limiter.js'
 
 const waitOf = async (limiter: LoginLimiter, username: string, ip: string) => {
   const attempt = await limiter.reserve(username, ip)
@@ -98,6 +98,9 @@ for (const [where, create] of limiters) {
       t.not(await waitOf(limiter, 'finbot', '10.0.9.9'), null, 'the stranger is stopped')
       t.not(await waitOf(limiter, 'finbot', '10.0.9.8'), null, 'and so is any new address')
       t.equal(await waitOf(limiter, 'finbot', home), null, 'the owner, from home, is not')
+      await waitOf(limiter, 'finbot', home)
+      await waitOf(limiter, 'finbot', home)
+      t.not(await waitOf(limiter, 'finbot', home), null, 'guesses from home have a budget too')
     },
   )
 }
