@@ -83,4 +83,19 @@ t.test('sessions across instances', async (t) => {
     })
     t.equal(right.status, 429, 'even the right password waits: the limit is on the account')
   })
+
+  await t.test('200 guesses at once through port 8000: exactly ten reach the hash', async (t) => {
+    await people.api.register({ username: 'carol', password: PASSWORD })
+    const statuses = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        fetch(`${deployment.url}/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'carol', password: `parallel-guess-${i}` }),
+        }).then((response) => response.status),
+      ),
+    )
+    t.equal(statuses.filter((status) => status === 400).length, 10, 'checked: the budget')
+    t.equal(statuses.filter((status) => status === 429).length, 190, 'refused before the hash')
+  })
 })
