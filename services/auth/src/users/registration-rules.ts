@@ -1,4 +1,5 @@
 import type { FieldErrors } from '@finchat/kit'
+import { dictionary } from '@zxcvbn-ts/language-common'
 
 export const USERNAME_MAX = 150
 export const PASSWORD_MIN = 8
@@ -10,50 +11,15 @@ const USERNAME_PATTERN = /^[\p{L}\p{N}_.@+-]+$/u
 const EMAIL_PATTERN =
   /^[^\s@"(),:;<>[\\\]]+@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?\.)+[\p{L}]{2,}$/u
 
-const COMMON_PASSWORDS = new Set([
-  'password',
-  'password1',
-  'password12',
-  'password123',
-  'passw0rd',
-  'p@ssw0rd',
-  'qwertyuiop',
-  'qwerty123',
-  'qwerty12',
-  '1q2w3e4r',
-  '1q2w3e4r5t',
-  'iloveyou',
-  'sunshine',
-  'princess',
-  'football',
-  'baseball',
-  'welcome1',
-  'welcome123',
-  'abc12345',
-  'abcd1234',
-  'letmein1',
-  'trustno1',
-  'superman',
-  'starwars',
-  'whatever',
-  'computer',
-  'michelle',
-  'jennifer',
-  'corvette',
-  'mercedes',
-  'zaq12wsx',
-  'asdfghjk',
-  'asdfasdf',
-  'aa123456',
-  'changeme',
-  'administrator',
-  'football1',
-  'iloveyou1',
-  'charlie1',
-  'shadow12',
-  'master12',
-  'dragon12',
-])
+/**
+ * zxcvbn-ts's list of common passwords (about 49 000, from breach corpora), compared in lower
+ * case as Django's CommonPasswordValidator does; built on first use.
+ */
+let commonPasswords: Set<string> | undefined
+const isCommon = (password: string) => {
+  commonPasswords ??= new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()))
+  return commonPasswords.has(password.toLowerCase())
+}
 
 export const MESSAGES = {
   blank: 'This field may not be blank.',
@@ -131,8 +97,7 @@ export function validateRegistration({ username, email, password }: Registration
       add(errors, 'password', MESSAGES.passwordSimilar('email address'))
     }
     if (password.length < PASSWORD_MIN) add(errors, 'password', MESSAGES.passwordShort)
-    if (COMMON_PASSWORDS.has(password.toLowerCase()))
-      add(errors, 'password', MESSAGES.passwordCommon)
+    if (isCommon(password)) add(errors, 'password', MESSAGES.passwordCommon)
     if (/^\d+$/.test(password)) add(errors, 'password', MESSAGES.passwordNumeric)
   }
   return errors

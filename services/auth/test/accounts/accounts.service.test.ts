@@ -19,6 +19,7 @@ t.test('accounts', async (t) => {
         ],
         password: [
           'This password is too short. It must contain at least 8 characters.',
+          'This password is too common.',
           'This password is entirely numeric.',
         ],
       },

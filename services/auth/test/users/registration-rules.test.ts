@@ -16,8 +16,16 @@ t.notOk(
 )
 t.same(validateRegistration({ ...valid, password: '1234' }).password, [
   'This password is too short. It must contain at least 8 characters.',
+  'This password is too common.',
   'This password is entirely numeric.',
 ])
+for (const common of ['zaq12wsx', '1q2w3e4r5t6y', 'CORVETTE']) {
+  t.same(
+    validateRegistration({ ...valid, password: common }).password,
+    ['This password is too common.'],
+    `${common}: one of the ~49 000 of a real list, in any case`,
+  )
+}
 for (const email of ['a@b', 'a b@c.de', '@example.com', 'a@.com', 'a@example.']) {
   t.ok(validateRegistration({ ...valid, email }).email, `${email} is not an email`)
 }
