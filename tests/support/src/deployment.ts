@@ -6,6 +6,7 @@ import { generateSigningKeys } from '@finchat/sessions'
 import { Redis } from 'ioredis'
 import type { Test } from 'tap'
 import { type EdgeProxy, haproxyAvailable, startEdge } from './edge-proxy.js'
+import { createRoomsOrFail } from './rooms.js'
 import { type ServiceProcess, startServiceProcess } from './service-process.js'
 
 export interface LaunchOptions {
@@ -125,12 +126,7 @@ export async function launchDeployment(options: LaunchOptions) {
     }
     const db = await createDatabase(database.config)
     const rooms = createRoomAdmin({ db: chatDb(db.db) })
-    const createRooms = async (...names: string[]) => {
-      for (const name of names) {
-        const created = await rooms.create(name)
-        if (!created.ok) throw new Error(`room ${name}: ${created.problem}`)
-      }
-    }
+    const createRooms = (...names: string[]) => createRoomsOrFail(rooms, names)
     try {
       await migrateChat(db.db)
       await createRooms(...(options.rooms ?? []))

@@ -42,6 +42,7 @@ import {
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import type { Test } from 'tap'
+import { createRoomsOrFail } from './rooms.js'
 
 export const PASSWORD = 'correct-horse-battery'
 export const redisUrl = process.env.REDIS_URL
@@ -331,12 +332,8 @@ export async function startStack(t: Test, options: StackOptions = {}) {
     /** Auth's use cases on the stack's database and Redis, as the CLI or the standalone call them. */
     accounts,
     sessions,
-    async createRooms(...names: string[]) {
-      for (const name of names) {
-        const created = await rooms.create(name)
-        if (!created.ok) throw new Error(`room ${name}: ${created.problem}`)
-      }
-    },
+    /** The rooms' rows, in order; a refused name fails the test. */
+    createRooms: (...names: string[]) => createRoomsOrFail(rooms, names),
     async register(username: string, password = PASSWORD) {
       const response = await ask('POST', '/register', undefined, { username, password })
       if (response.statusCode !== 201) throw new Error(`register ${username}: ${response.body}`)

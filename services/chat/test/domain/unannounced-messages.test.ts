@@ -6,6 +6,7 @@ import { Redis } from 'ioredis'
 import { sql } from 'kysely'
 import t, { type Test } from 'tap'
 import { chatDb } from '../../src/db/migrate.js'
+import type { RoomRow } from '../../src/db/schema.js'
 import { createMessagesRepository } from '../../src/domain/messages.repository.js'
 import { createRedisPresence } from '../../src/presence/redis-presence.js'
 
@@ -88,11 +89,13 @@ async function deadInstance(t: Test, stack: Stack, room: { id: number; name: str
   }
 }
 
-/** A room created as the admin CLI creates it. */
-async function createRoom(stack: Stack, name: string) {
-  const created = await stack.rooms.create(name)
-  if (!created.ok) throw new Error(`room ${name}: ${created.problem}`)
-  return created.room
+/** Carol in `friends` on a live instance, and an instance of the room about to die. */
+async function carolBesideADeadInstance(t: Test) {
+  const stack = await startStack(t, { chatInstances: 1, presenceTimings: TIMINGS })
+  const [room] = (await stack.createRooms('friends')) as [RoomRow]
+  const carol = await stack.user('carol')
+  await carol.join('friends')
+  return { stack, room, carol, dead: await deadInstance(t, stack, room) }
 }
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000) {
@@ -110,11 +113,7 @@ t.test('unannounced messages of a dead instance', async (t) => {
   }
 
   t.test('are removed by the survivor; announced ones stay', async (t) => {
-    const stack = await startStack(t, { chatInstances: 1, presenceTimings: TIMINGS })
-    const room = await createRoom(stack, 'friends')
-    const carol = await stack.user('carol')
-    await carol.join('friends')
-    const dead = await deadInstance(t, stack, room)
+    const { stack, room, carol, dead } = await carolBesideADeadInstance(t)
     const announced = await dead.store('announced before the crash')
     await dead.announce(announced)
     await carol.next((f) => f.type === 'room:notification' && f.code === 'message')
@@ -138,11 +137,7 @@ t.test('unannounced messages of a dead instance', async (t) => {
   })
 
   t.test('an instance that was only stalled, and announces after all, keeps it', async (t) => {
-    const stack = await startStack(t, { chatInstances: 1, presenceTimings: TIMINGS })
-    const room = await createRoom(stack, 'friends')
-    const carol = await stack.user('carol')
-    await carol.join('friends')
-    const dead = await deadInstance(t, stack, room)
+    const { room, carol, dead } = await carolBesideADeadInstance(t)
     const waitingForLock = async () => {
       const { rows } = await sql<{ n: number }>`
         select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted
