@@ -69,6 +69,8 @@ export const RoomMessageEvent = Type.Object({
   body: Type.String(),
   stamp: Stamp,
   instance: Instance,
+  /** The sender's `client_id`, for its own echo only. */
+  client_id: Type.Optional(Type.String()),
 })
 export type RoomMessageEvent = Static<typeof RoomMessageEvent>
 

@@ -42,9 +42,11 @@ const readers = new Map<string, (fields: Fields) => ClientFrame | undefined>([
         const { room_name, command, payload } = f
         return { type: 'message', room_name, command, payload }
       }
-      return messageCheck.Check(f)
-        ? { type: 'message', room_name: f.room_name, body: f.body }
-        : undefined
+      if (!messageCheck.Check(f)) return undefined
+      const { room_name, body, client_id } = f
+      return client_id === undefined
+        ? { type: 'message', room_name, body }
+        : { type: 'message', room_name, body, client_id }
     },
   ],
   [

@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { HISTORY_PAGE_SIZE } from './limits.js'
+import { HISTORY_PAGE_SIZE, MAX_CLIENT_ID_LENGTH } from './limits.js'
 
 // Client → server frames. Unknown extra fields are tolerated, as the contract asks of both sides.
 
@@ -25,11 +25,27 @@ export const PartFrame = Type.Object({
 })
 export type PartFrame = Static<typeof PartFrame>
 
-/** A stored chat message. Narrow `type: 'message'` frames with `'body' in frame`. */
+/**
+ * Extension: the sender's name for one message, so that sending it again is safe. Visible ASCII
+ * only: it is stored beside the message, and a NUL (which PostgreSQL text cannot hold) would fail
+ * the insert of every message written in the same statement.
+ */
+export const ClientId = Type.String({
+  minLength: 1,
+  maxLength: MAX_CLIENT_ID_LENGTH,
+  pattern: '^[!-~]+$',
+})
+
+/**
+ * A stored chat message. Narrow `type: 'message'` frames with `'body' in frame`. With a
+ * `client_id` (extension), the same user sending the same one to the same room again stores
+ * nothing new and is answered with the original's echo.
+ */
 export const MessageFrame = Type.Object({
   type: Type.Literal('message'),
   room_name: Type.String(),
   body: Type.String(),
+  client_id: Type.Optional(ClientId),
 })
 export type MessageFrame = Static<typeof MessageFrame>
 

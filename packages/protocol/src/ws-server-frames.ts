@@ -1,6 +1,7 @@
 import { type Static, type TProperties, Type } from '@sinclair/typebox'
 import { ErrorCode, FatalCode } from './error-codes.js'
 import { Stamp } from './stamp.js'
+import { ClientId } from './ws-client-frames.js'
 
 // Server → client frames: exactly what our server sends, so tests can check it against them.
 // Clients must still tolerate fields they do not know; no schema here forbids extra fields.
@@ -82,15 +83,32 @@ export type NotificationFrame = Static<typeof NotificationFrame>
 
 // Errors: the connection stays open after each of them.
 
-const errorFrame = <C extends ErrorCode>(code: C) =>
-  Type.Object({ type: Type.Literal('error'), code: Type.Literal(code) })
+const errorFrame = <C extends ErrorCode, F extends TProperties = Record<never, never>>(
+  code: C,
+  fields?: F,
+) => Type.Object({ type: Type.Literal('error'), code: Type.Literal(code), ...(fields as F) })
 
-const errorFrameWith = <C extends ErrorCode, D extends TProperties>(code: C, details: D) =>
+const errorFrameWith = <
+  C extends ErrorCode,
+  D extends TProperties,
+  F extends TProperties = Record<never, never>,
+>(
+  code: C,
+  details: D,
+  fields?: F,
+) =>
   Type.Object({
     type: Type.Literal('error'),
     code: Type.Literal(code),
     details: Type.Object(details),
+    ...(fields as F),
   })
+
+/**
+ * Extension: an error answering a `message` that carries a `client_id` carries it too, so the
+ * client knows which of its messages was refused.
+ */
+const AnswersMessage = { client_id: Type.Optional(ClientId) }
 
 /** Not JSON, not a JSON object, a binary frame, or a field of the wrong type. */
 export const InvalidFormatErrorFrame = errorFrame(ErrorCode.invalidFormat)
@@ -102,14 +120,18 @@ export const UnsupportedCommandErrorFrame = errorFrameWith(ErrorCode.unsupported
 })
 export type UnsupportedCommandErrorFrame = Static<typeof UnsupportedCommandErrorFrame>
 
-export const EmptyMessageErrorFrame = errorFrame(ErrorCode.emptyMessage)
+export const EmptyMessageErrorFrame = errorFrame(ErrorCode.emptyMessage, AnswersMessage)
 export type EmptyMessageErrorFrame = Static<typeof EmptyMessageErrorFrame>
 
 export const EmptyCustomErrorFrame = errorFrame(ErrorCode.emptyCustom)
 export type EmptyCustomErrorFrame = Static<typeof EmptyCustomErrorFrame>
 
 /** Also the answer for a room that does not exist, so membership probes reveal nothing. */
-export const NotJoinedErrorFrame = errorFrameWith(ErrorCode.notJoined, { name: Type.String() })
+export const NotJoinedErrorFrame = errorFrameWith(
+  ErrorCode.notJoined,
+  { name: Type.String() },
+  AnswersMessage,
+)
 export type NotJoinedErrorFrame = Static<typeof NotJoinedErrorFrame>
 
 export const AlreadyJoinedErrorFrame = errorFrameWith(ErrorCode.alreadyJoined, {
@@ -121,9 +143,11 @@ export const InvalidRoomErrorFrame = errorFrameWith(ErrorCode.invalidRoom, { nam
 export type InvalidRoomErrorFrame = Static<typeof InvalidRoomErrorFrame>
 
 /** Extension: the body is longer than `details.max` characters; nothing is stored. */
-export const MessageTooLongErrorFrame = errorFrameWith(ErrorCode.messageTooLong, {
-  max: Type.Integer(),
-})
+export const MessageTooLongErrorFrame = errorFrameWith(
+  ErrorCode.messageTooLong,
+  { max: Type.Integer() },
+  AnswersMessage,
+)
 export type MessageTooLongErrorFrame = Static<typeof MessageTooLongErrorFrame>
 
 /** Extension: the frame was dropped; the client may send again after `retry_after_ms`. */
@@ -133,7 +157,7 @@ export const RateLimitedErrorFrame = errorFrameWith(ErrorCode.rateLimited, {
 export type RateLimitedErrorFrame = Static<typeof RateLimitedErrorFrame>
 
 /** Extension: see `ErrorCode.internalError`. */
-export const InternalErrorFrame = errorFrame(ErrorCode.internalError)
+export const InternalErrorFrame = errorFrame(ErrorCode.internalError, AnswersMessage)
 export type InternalErrorFrame = Static<typeof InternalErrorFrame>
 
 export const ErrorFrame = Type.Union([
@@ -198,6 +222,11 @@ export const MessageNotification = Type.Object({
   room_name: Type.String(),
   body: Type.String(),
   stamp: Stamp,
+  /**
+   * Extension: on the sender's own echo (`you: true`) of a message sent with a `client_id`,
+   * that `client_id`; the other members' notifications never carry it.
+   */
+  client_id: Type.Optional(ClientId),
 })
 export type MessageNotification = Static<typeof MessageNotification>
 

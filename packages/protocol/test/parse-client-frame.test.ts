@@ -19,6 +19,15 @@ t.test('every documented frame is accepted and comes back with exactly its field
       { type: 'message', room_name: 'friends', body: '  hi  ' },
     ],
     [
+      '{"type":"message","room_name":"friends","body":"hi","client_id":"3f2c9e4a-1b7d-4c0e-9a5f-2d8b6e1c7a90"}',
+      {
+        type: 'message',
+        room_name: 'friends',
+        body: 'hi',
+        client_id: '3f2c9e4a-1b7d-4c0e-9a5f-2d8b6e1c7a90',
+      },
+    ],
+    [
       '{"type":"message","room_name":"investments","command":"stock","payload":"aapl.us"}',
       { type: 'message', room_name: 'investments', command: 'stock', payload: 'aapl.us' },
     ],
@@ -105,6 +114,13 @@ t.test('a known type with a field of the wrong type: invalid-format', async (t) 
     '{"type":"message","room_name":"r","command":"stock","payload":5}',
     '{"type":"message","room_name":"r","command":null,"payload":"x"}',
     '{"type":"message","room_name":"r","body":"hi","command":null}',
+    '{"type":"message","room_name":"r","body":"hi","client_id":7}',
+    '{"type":"message","room_name":"r","body":"hi","client_id":null}',
+    '{"type":"message","room_name":"r","body":"hi","client_id":""}',
+    `{"type":"message","room_name":"r","body":"hi","client_id":"${'x'.repeat(65)}"}`,
+    '{"type":"message","room_name":"r","body":"hi","client_id":"has space"}',
+    '{"type":"message","room_name":"r","body":"hi","client_id":"nul\\u0000"}',
+    '{"type":"message","room_name":"r","body":"hi","client_id":"é"}',
     '{"type":"custom","room_name":"r","command":"stock"}',
     '{"type":"custom","room_name":"r","payload":"x"}',
     '{"type":"custom","room_name":"r","command":1,"payload":"x"}',
@@ -119,6 +135,17 @@ t.test('a known type with a field of the wrong type: invalid-format', async (t) 
     '{"type":"history","room_name":"r","limit":"5"}',
   ]
   for (const text of wrong) t.strictSame(parse(text), invalidFormat, text)
+})
+
+t.test('a client_id of 64 visible ASCII characters is the longest accepted', async (t) => {
+  const longest = '~'.repeat(64)
+  t.strictSame(
+    parse(JSON.stringify({ type: 'message', room_name: 'r', body: 'b', client_id: longest })),
+    {
+      ok: true,
+      frame: { type: 'message', room_name: 'r', body: 'b', client_id: longest },
+    },
+  )
 })
 
 t.test('a message with a command key is the command form, whatever else it has', async (t) => {
