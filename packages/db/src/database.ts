@@ -11,6 +11,63 @@ export interface DatabaseConfig {
   /** PGlite data directory; in memory when absent. */
   dataDir?: string
   poolMax?: number
+  /** PostgreSQL only (PGlite runs in-process, one session, nobody else to wait for). */
+  timeouts?: Partial<DatabaseTimeouts>
+}
+
+/**
+ * How long anything may wait on PostgreSQL, in milliseconds (0: no limit). Every wait ends, so
+ * that a stalled peer (a process frozen by SIGSTOP or a VM pause while holding locks) costs the
+ * others errors within seconds instead of a hang until PostgreSQL notices, hours later.
+ */
+export interface DatabaseTimeouts {
+  /** For a connection: one from the pool, or a new one (node-pg's `connectionTimeoutMillis`). */
+  connectMs: number
+  /** For one statement, waits for locks included (`statement_timeout`). */
+  statementMs: number
+  /** For one lock, advisory locks included (`lock_timeout`). */
+  lockMs: number
+  /**
+   * Of a session inside a transaction without a statement (`idle_in_transaction_session_timeout`):
+   * PostgreSQL ends it, and the transaction's locks go with it.
+   */
+  idleInTransactionMs: number
+  /**
+   * Of a session outside a transaction (`idle_session_timeout`): PostgreSQL ends it, and its
+   * session-level advisory locks go with it, which chat's writer holds between two statements.
+   * The pool closes its own idle connections well before (half of it), so that only sessions
+   * held by a stalled process reach it.
+   */
+  idleSessionMs: number
+}
+
+export const defaultDatabaseTimeouts: DatabaseTimeouts = {
+  connectMs: 5000,
+  statementMs: 10_000,
+  lockMs: 5000,
+  idleInTransactionMs: 10_000,
+  idleSessionMs: 10_000,
+}
+
+/**
+ * Migrations have no statement or lock limit: one may rewrite a large table, and instances
+ * starting together wait for each other's (Kysely's migration lock). A frozen migrator's session
+ * still ends.
+ */
+export const migrationTimeouts = (timeouts: Partial<DatabaseTimeouts> = {}) => ({
+  ...timeouts,
+  statementMs: 0,
+  lockMs: 0,
+})
+
+/** The settings given to every session at connection, as PostgreSQL's startup `options`. */
+function sessionOptions(timeouts: DatabaseTimeouts): string {
+  return [
+    `-c statement_timeout=${timeouts.statementMs}`,
+    `-c lock_timeout=${timeouts.lockMs}`,
+    `-c idle_in_transaction_session_timeout=${timeouts.idleInTransactionMs}`,
+    `-c idle_session_timeout=${timeouts.idleSessionMs}`,
+  ].join(' ')
 }
 
 export interface Database {
@@ -30,9 +87,16 @@ export async function createDatabase(config: DatabaseConfig): Promise<Database> 
   let db: Kysely<unknown>
   let kind: Database['kind']
   if (config.url) {
+    const given = Object.entries(config.timeouts ?? {}).filter(([, ms]) => ms !== undefined)
+    const timeouts: DatabaseTimeouts = { ...defaultDatabaseTimeouts, ...Object.fromEntries(given) }
     const pool = new pg.Pool({
       connectionString: config.url,
       max: config.poolMax ?? 10,
+      connectionTimeoutMillis: timeouts.connectMs,
+      // node-pg's default (10 s), or less: idle in the pool must end before idle_session_timeout.
+      idleTimeoutMillis:
+        timeouts.idleSessionMs > 0 ? Math.min(10_000, timeouts.idleSessionMs / 2) : 10_000,
+      options: sessionOptions(timeouts),
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
           oid === INT8_OID

@@ -1,4 +1,11 @@
-export { createDatabase, type Database, type DatabaseConfig } from './database.js'
+export {
+  createDatabase,
+  type Database,
+  type DatabaseConfig,
+  type DatabaseTimeouts,
+  defaultDatabaseTimeouts,
+  migrationTimeouts,
+} from './database.js'
 export { MigrationError, migrateToLatest } from './migrate.js'
 export { type Migrate, openMigratedDatabase, runMigrations } from './open-migrated.js'
 export { prepared } from './prepared-statements.js'

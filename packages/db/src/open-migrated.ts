@@ -1,5 +1,10 @@
 import type { Kysely } from 'kysely'
-import { createDatabase, type Database, type DatabaseConfig } from './database.js'
+import {
+  createDatabase,
+  type Database,
+  type DatabaseConfig,
+  migrationTimeouts,
+} from './database.js'
 
 export type Migrate = (db: Kysely<unknown>) => Promise<string[]>
 
@@ -12,20 +17,26 @@ export async function openMigratedDatabase(
   migrate: Migrate,
   log: { fatal(obj: object, msg: string): void },
 ): Promise<Database> {
-  const database = await createDatabase(config)
+  const migrating = await createDatabase({
+    ...config,
+    timeouts: migrationTimeouts(config.timeouts),
+  })
   try {
-    await migrate(database.db)
+    await migrate(migrating.db)
   } catch (error) {
     log.fatal({ err: error }, 'migration failed')
-    await database.close()
+    await migrating.close()
     process.exit(1)
   }
-  return database
+  // PGlite is one in-process database, opened once; PostgreSQL gets the service's own limits.
+  if (migrating.kind === 'pglite') return migrating
+  await migrating.close()
+  return createDatabase(config)
 }
 
 /** `pnpm migrate` for one service: prints what it applied, exits non-zero on failure. */
 export async function runMigrations(service: string, config: DatabaseConfig, migrate: Migrate) {
-  const database = await createDatabase(config)
+  const database = await createDatabase({ ...config, timeouts: migrationTimeouts(config.timeouts) })
   try {
     const applied = await migrate(database.db)
     process.stdout.write(

@@ -23,6 +23,7 @@ export {
 } from './run-service.js'
 export { createServer, type ServerOptions } from './server.js'
 export {
+  databaseTimeoutFields,
   nodeEnvField,
   portField,
   requireOutsideDevelopment,

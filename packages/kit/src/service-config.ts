@@ -1,3 +1,4 @@
+import { defaultDatabaseTimeouts } from '@finchat/db'
 import { Type } from '@sinclair/typebox'
 import { ConfigError } from './config.js'
 
@@ -18,6 +19,19 @@ export const nodeEnvField = Type.Union(
   { default: 'production' },
 )
 
+const timeoutField = (ms: number) => Type.Integer({ minimum: 0, default: ms })
+
+/** How long PostgreSQL may be waited for, in milliseconds (0: no limit); PGlite ignores them. */
+export const databaseTimeoutFields = {
+  DATABASE_CONNECT_TIMEOUT_MS: timeoutField(defaultDatabaseTimeouts.connectMs),
+  DATABASE_STATEMENT_TIMEOUT_MS: timeoutField(defaultDatabaseTimeouts.statementMs),
+  DATABASE_LOCK_TIMEOUT_MS: timeoutField(defaultDatabaseTimeouts.lockMs),
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: timeoutField(
+    defaultDatabaseTimeouts.idleInTransactionMs,
+  ),
+  DATABASE_IDLE_SESSION_TIMEOUT_MS: timeoutField(defaultDatabaseTimeouts.idleSessionMs),
+}
+
 /** Where a service keeps its data: PostgreSQL or PGlite in DATA_DIR, and Redis or nothing. */
 export const storageConfigFields = {
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
@@ -25,6 +39,7 @@ export const storageConfigFields = {
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   /** Prepended to every Redis key and stream, so that several deployments can share a server. */
   REDIS_PREFIX: Type.String({ default: '' }),
+  ...databaseTimeoutFields,
 }
 
 /**

@@ -1,6 +1,12 @@
 import { join } from 'node:path'
 import { type Bus, createBus } from '@finchat/bus'
-import { type Database, type Migrate, openMigratedDatabase, runMigrations } from '@finchat/db'
+import {
+  type Database,
+  type DatabaseConfig,
+  type Migrate,
+  openMigratedDatabase,
+  runMigrations,
+} from '@finchat/db'
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { exitOnConfigError } from './config.js'
@@ -10,6 +16,11 @@ export interface StorageConfig {
   DATA_DIR: string
   REDIS_URL?: string
   REDIS_PREFIX: string
+  DATABASE_CONNECT_TIMEOUT_MS?: number
+  DATABASE_STATEMENT_TIMEOUT_MS?: number
+  DATABASE_LOCK_TIMEOUT_MS?: number
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS?: number
+  DATABASE_IDLE_SESSION_TIMEOUT_MS?: number
 }
 
 export interface Storage {
@@ -21,9 +32,16 @@ export interface Storage {
   close(): Promise<void>
 }
 
-const databaseConfig = (config: StorageConfig) => ({
+const databaseConfig = (config: StorageConfig): DatabaseConfig => ({
   url: config.DATABASE_URL,
   dataDir: join(config.DATA_DIR, 'pglite'),
+  timeouts: {
+    connectMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+    statementMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    lockMs: config.DATABASE_LOCK_TIMEOUT_MS,
+    idleInTransactionMs: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    idleSessionMs: config.DATABASE_IDLE_SESSION_TIMEOUT_MS,
+  },
 })
 
 /**
