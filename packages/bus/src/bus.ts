@@ -52,6 +52,15 @@ export interface Bus {
    */
   append(stream: string, data: unknown): Promise<string>
   /**
+   * Appends only if `order` is above every order appended or passed to `raiseFence` under the
+   * same `fence` of the stream, in one step; null when refused. For publishers whose exclusive
+   * right to append (a lock held elsewhere) may have lapsed while they were stalled: the entry
+   * they announce late is refused instead of landing after a later one.
+   */
+  appendInOrder(stream: string, fence: string, order: number, data: unknown): Promise<string | null>
+  /** From now on, `appendInOrder` under `fence` refuses every order up to `order`. */
+  raiseFence(stream: string, fence: string, order: number): Promise<void>
+  /**
    * Fan-out reading: every subscriber sees every entry after `after`, in order, in batches. The
    * handler is awaited before the next batch is delivered. A handler that throws is logged and
    * the subscription moves on past that batch.

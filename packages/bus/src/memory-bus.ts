@@ -54,6 +54,8 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
   // Trimming in chunks, as Redis does, keeps a full stream from shifting its array on every append.
   const trimSlack = Math.max(1, Math.ceil(maxLen / 10))
   const streams = new Map<string, Stream>()
+  /** By stream, the highest order of each fence (`appendInOrder`). */
+  const fences = new Map<string, Map<string, number>>()
   const subscriptions = new Set<BusSubscription>()
   let closed = false
 
@@ -113,7 +115,13 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
     return subscription
   }
 
-  return {
+  function raiseFence(name: string, fence: string, order: number) {
+    const ofStream = fences.get(name) ?? new Map<string, number>()
+    fences.set(name, ofStream)
+    ofStream.set(fence, Math.max(order, ofStream.get(fence) ?? Number.NEGATIVE_INFINITY))
+  }
+
+  const bus: Bus = {
     async append(name, data) {
       assertOpen()
       const json = serialize(data)
@@ -131,6 +139,18 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       }
       for (const wake of stream.wakers) wake()
       return entry.id
+    },
+
+    async appendInOrder(name, fence, order, data) {
+      assertOpen()
+      if (order <= (fences.get(name)?.get(fence) ?? Number.NEGATIVE_INFINITY)) return null
+      raiseFence(name, fence, order)
+      return bus.append(name, data)
+    },
+
+    async raiseFence(name, fence, order) {
+      assertOpen()
+      raiseFence(name, fence, order)
     },
 
     async range<T = unknown>(name: string, after: string, count: number) {
@@ -287,6 +307,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       await Promise.all([...subscriptions].map((subscription) => subscription.close()))
     },
   }
+  return bus
 }
 
 function decode<T>(entry: StoredEntry): BusEntry<T> {

@@ -42,6 +42,28 @@ interface Loop {
 }
 
 const dataField = 'data'
+
+// KEYS: the stream, its fences (a hash). ARGV: fence, order, MAXLEN, data. Nil when refused.
+const appendInOrderLua = `
+local last = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '-inf')
+if tonumber(ARGV[2]) <= last then return false end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', '${dataField}', ARGV[4])
+`
+
+// KEYS: the stream's fences. ARGV: fence, order.
+const raiseFenceLua = `
+local last = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-inf')
+if tonumber(ARGV[2]) > last then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 1
+`
+
+/** Where a stream's fences live: next to it, so that the prefix and a restart treat them alike. */
+const fencesKey = (streamKey: string) => `${streamKey}:fences`
+
+interface FencedCommands {
+  finchatAppendInOrder(...args: (string | number)[]): Promise<string | null>
+}
 const retryMinMs = 100
 const retryMaxMs = 3000
 const pingTimeoutMs = 1000
@@ -61,6 +83,9 @@ export function createRedisBus(options: RedisBusOptions): Bus {
     enableAutoPipelining: true,
   }
   const commands = options.url ? new Redis(options.url, redisOptions) : new Redis(redisOptions)
+  // EVALSHA, falling back to EVAL once after a Redis restart forgot the script.
+  commands.defineCommand('finchatAppendInOrder', { numberOfKeys: 2, lua: appendInOrderLua })
+  const fenced = commands as unknown as FencedCommands
   const subscriptions = new Set<BusSubscription>()
   let closed = false
 
@@ -190,6 +215,18 @@ export function createRedisBus(options: RedisBusOptions): Bus {
       const id = await commands.xadd(prefix + stream, 'MAXLEN', '~', maxLen, '*', dataField, json)
       // XADD only answers null with NOMKSTREAM, which is not used.
       return id as string
+    },
+
+    async appendInOrder(stream, fence, order, data) {
+      assertOpen()
+      const json = serialize(data)
+      const key = prefix + stream
+      return fenced.finchatAppendInOrder(key, fencesKey(key), fence, order, maxLen, json)
+    },
+
+    async raiseFence(stream, fence, order) {
+      assertOpen()
+      await commands.eval(raiseFenceLua, 1, fencesKey(prefix + stream), fence, order)
     },
 
     async range<T = unknown>(stream: string, after: string, count: number) {

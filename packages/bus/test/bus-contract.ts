@@ -67,6 +67,33 @@ export function runBusContract(create: BusFactory): void {
     t.equal(subscription.position, ids.at(-1))
   })
 
+  t.test(
+    'an entry appended in order lands only above its fence; a raised fence refuses what is below',
+    async (t) => {
+      const { bus } = open(t)
+      const collector = createCollector<{ n: number }>()
+      const subscription = bus.subscribe('events', collector.onBatch)
+      await subscription.ready
+      t.type(await bus.appendInOrder('events', 'room-a', 10, { n: 10 }), 'string')
+      t.equal(
+        await bus.appendInOrder('events', 'room-a', 9, { n: 9 }),
+        null,
+        'a lower order is refused',
+      )
+      t.equal(await bus.appendInOrder('events', 'room-a', 10, { n: 10 }), null, 'and the same one')
+      t.type(await bus.appendInOrder('events', 'room-b', 9, { n: 9 }), 'string', 'fences are apart')
+      await bus.raiseFence('events', 'room-a', 20)
+      await bus.raiseFence('events', 'room-a', 15)
+      t.equal(
+        await bus.appendInOrder('events', 'room-a', 20, { n: 20 }),
+        null,
+        'raised, not lowered',
+      )
+      t.type(await bus.appendInOrder('events', 'room-a', 21, { n: 21 }), 'string')
+      t.same(values(await collector.waitFor(3)), [10, 9, 21])
+    },
+  )
+
   t.test('fans out every entry to every subscriber', async (t) => {
     const { bus } = open(t)
     const first = createCollector<Item>()
