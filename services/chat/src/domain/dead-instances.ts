@@ -4,7 +4,7 @@ import type { MessageStore } from './messages.repository.js'
 import { createUnannouncedMessages } from './unannounced-messages.js'
 
 export interface DeadInstancesOptions extends MessageStore {
-  events: Pick<ChatEvents, 'orphanParted' | 'readRoomEvents'>
+  events: Pick<ChatEvents, 'orphanParted' | 'readRoomEvents' | 'closeRoomUpTo'>
   log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void }
 }
 

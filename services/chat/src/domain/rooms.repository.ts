@@ -19,6 +19,15 @@ export function createRoomsRepository(db: Kysely<ChatDatabase>) {
       return trx.selectFrom('rooms').selectAll().where('name', '=', name).executeTakeFirst()
     },
 
+    async nameOf(id: number, trx: Kysely<ChatDatabase> = db): Promise<string | undefined> {
+      const row = await trx
+        .selectFrom('rooms')
+        .select('name')
+        .where('id', '=', id)
+        .executeTakeFirst()
+      return row?.name
+    },
+
     async list(trx: Kysely<ChatDatabase> = db) {
       return (await trx.selectFrom('rooms').selectAll().execute()).sort(byName)
     },

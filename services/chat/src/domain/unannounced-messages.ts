@@ -1,9 +1,10 @@
 import { sql } from 'kysely'
 import type { ChatEvents } from '../events/chat-events.js'
 import type { MessageStore } from './messages.repository.js'
+import { createRoomsRepository } from './rooms.repository.js'
 
 export interface UnannouncedMessagesOptions extends MessageStore {
-  events: Pick<ChatEvents, 'readRoomEvents'>
+  events: Pick<ChatEvents, 'readRoomEvents' | 'closeRoomUpTo'>
   log: { warn(obj: object, msg: string): void }
   /** How far before its last heartbeat a dead instance may have stored a message in flight. */
   inFlightMs?: number
@@ -27,6 +28,7 @@ export function createUnannouncedMessages(options: UnannouncedMessagesOptions) {
   const inFlightMs = options.inFlightMs ?? 15_000
   const clockSlackMs = options.clockSlackMs ?? 10_000
   const lockTimeoutMs = options.lockTimeoutMs ?? 10_000
+  const rooms = createRoomsRepository(db)
 
   /** Drops from `pending` every message announced after the stream id `after`; the last id read. */
   async function readAnnounced(pending: Set<number>, after: string): Promise<string> {
@@ -76,6 +78,11 @@ export function createUnannouncedMessages(options: UnannouncedMessagesOptions) {
         removed += await db.transaction().execute(async (trx) => {
           await sql`select set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, true)`.execute(trx)
           await messages.lockRoomUntilCommit(roomId, trx)
+          // The lock proves nothing: PostgreSQL may have ended the idle session of an instance
+          // that is only stalled. Closing the room up to these ids makes their late announcement
+          // fail, so what the stream lacks now, it lacks for good.
+          const name = await rooms.nameOf(roomId, trx)
+          if (name !== undefined) await options.events.closeRoomUpTo(name, Math.max(...ids))
           // A stalled instance may have announced while we waited for its lock.
           const stillPending = new Set(ids)
           await readAnnounced(stillPending, position)

@@ -76,9 +76,14 @@ export function createChatEvents(options: ChatEventsOptions) {
       return append({ type: 'room.parted', room: orphan.room, user: orphan.user, stamp: now() })
     },
 
-    /** Appended as soon as called: messages announced back to back reach the stream in order. */
+    /**
+     * Appended as soon as called: messages announced back to back reach the stream in order.
+     * Only above the room's last announced id: a writer that lost its room lock while stalled
+     * (PostgreSQL ended its idle session) and announces late is refused (`FencedOffError`),
+     * rather than landing after a later message of the room.
+     */
     message(room: string, message: AnnouncedMessage) {
-      return append({
+      const event: ChatEvent = {
         type: 'room.message',
         id: message.id,
         room,
@@ -86,7 +91,13 @@ export function createChatEvents(options: ChatEventsOptions) {
         body: message.body,
         stamp: formatStamp(message.created_at),
         instance: instanceId,
-      })
+      }
+      return bus.append(STREAMS.chatEvents, event, { key: room, order: message.id })
+    },
+
+    /** From now on no message of the room up to this id can be announced. */
+    closeRoomUpTo(room: string, messageId: number) {
+      return bus.raiseFence(STREAMS.chatEvents, room, messageId)
     },
 
     /** A custom command: to the room, then to the bots, under one stamp. */
