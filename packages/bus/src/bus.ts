@@ -45,20 +45,31 @@ export interface BusSubscription {
   close(): Promise<void>
 }
 
+/**
+ * Appends only above every order appended or raised before under the same fence of the stream,
+ * checked and recorded in one step with the append. For publishers whose exclusive right to
+ * append (a lock held elsewhere) may lapse while they are stalled: what they announce late is
+ * refused, with `FencedOffError`, instead of landing after a later entry.
+ */
+export interface Fence {
+  key: string
+  order: number
+}
+
+export class FencedOffError extends Error {
+  override name = 'FencedOffError'
+  constructor(stream: string, fence: Fence) {
+    super(`bus: ${stream} is fenced above ${fence.order} for ${fence.key}`)
+  }
+}
+
 export interface Bus {
   /**
    * Appends one event (JSON-serialized into a single field) and returns its id. Trims approximately
    * to the stream's max length.
    */
-  append(stream: string, data: unknown): Promise<string>
-  /**
-   * Appends only if `order` is above every order appended or passed to `raiseFence` under the
-   * same `fence` of the stream, in one step; null when refused. For publishers whose exclusive
-   * right to append (a lock held elsewhere) may have lapsed while they were stalled: the entry
-   * they announce late is refused instead of landing after a later one.
-   */
-  appendInOrder(stream: string, fence: string, order: number, data: unknown): Promise<string | null>
-  /** From now on, `appendInOrder` under `fence` refuses every order up to `order`. */
+  append(stream: string, data: unknown, fence?: Fence): Promise<string>
+  /** From now on, an append under `fence` with an order up to `order` is refused. */
   raiseFence(stream: string, fence: string, order: number): Promise<void>
   /**
    * Fan-out reading: every subscriber sees every entry after `after`, in order, in batches. The

@@ -4,6 +4,7 @@ import { createMemoryBus } from './memory-bus.js'
 import { createRedisBus } from './redis-bus.js'
 
 export type * from './bus.js'
+export { FencedOffError } from './bus.js'
 export type { BusLogger } from './logger.js'
 export { createMemoryBus, type MemoryBusOptions } from './memory-bus.js'
 export { createRedisBus, type RedisBusOptions } from './redis-bus.js'

@@ -1,11 +1,12 @@
 import { createBatchRunner } from './batch-runner.js'
-import type {
-  BatchHandler,
-  Bus,
-  BusEntry,
-  BusSubscription,
-  ConsumeOptions,
-  SubscribeOptions,
+import {
+  type BatchHandler,
+  type Bus,
+  type BusEntry,
+  type BusSubscription,
+  type ConsumeOptions,
+  FencedOffError,
+  type SubscribeOptions,
 } from './bus.js'
 import { claimInterval, defaultClaimIdleMs, defaultCount, defaultMaxLen } from './defaults.js'
 import { type BusLogger, consoleLogger } from './logger.js'
@@ -122,9 +123,15 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
   }
 
   const bus: Bus = {
-    async append(name, data) {
+    async append(name, data, fence) {
       assertOpen()
       const json = serialize(data)
+      if (fence) {
+        if (fence.order <= (fences.get(name)?.get(fence.key) ?? Number.NEGATIVE_INFINITY)) {
+          throw new FencedOffError(name, fence)
+        }
+        raiseFence(name, fence.key, fence.order)
+      }
       const stream = streamOf(name)
       const now = Date.now()
       const next =
@@ -139,13 +146,6 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       }
       for (const wake of stream.wakers) wake()
       return entry.id
-    },
-
-    async appendInOrder(name, fence, order, data) {
-      assertOpen()
-      if (order <= (fences.get(name)?.get(fence) ?? Number.NEGATIVE_INFINITY)) return null
-      raiseFence(name, fence, order)
-      return bus.append(name, data)
     },
 
     async raiseFence(name, fence, order) {

@@ -1,13 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis, type RedisOptions } from 'ioredis'
 import { createBatchRunner } from './batch-runner.js'
-import type {
-  BatchHandler,
-  Bus,
-  BusEntry,
-  BusSubscription,
-  ConsumeOptions,
-  SubscribeOptions,
+import {
+  type BatchHandler,
+  type Bus,
+  type BusEntry,
+  type BusSubscription,
+  type ConsumeOptions,
+  FencedOffError,
+  type SubscribeOptions,
 } from './bus.js'
 import { claimInterval, defaultClaimIdleMs, defaultCount, defaultMaxLen } from './defaults.js'
 import { type BusLogger, consoleLogger } from './logger.js'
@@ -44,7 +45,7 @@ interface Loop {
 const dataField = 'data'
 
 // KEYS: the stream, its fences (a hash). ARGV: fence, order, MAXLEN, data. Nil when refused.
-const appendInOrderLua = `
+const appendFencedLua = `
 local last = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '-inf')
 if tonumber(ARGV[2]) <= last then return false end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
@@ -62,7 +63,7 @@ return 1
 const fencesKey = (streamKey: string) => `${streamKey}:fences`
 
 interface FencedCommands {
-  finchatAppendInOrder(...args: (string | number)[]): Promise<string | null>
+  finchatAppendFenced(...args: (string | number)[]): Promise<string | null>
 }
 const retryMinMs = 100
 const retryMaxMs = 3000
@@ -84,7 +85,7 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   }
   const commands = options.url ? new Redis(options.url, redisOptions) : new Redis(redisOptions)
   // EVALSHA, falling back to EVAL once after a Redis restart forgot the script.
-  commands.defineCommand('finchatAppendInOrder', { numberOfKeys: 2, lua: appendInOrderLua })
+  commands.defineCommand('finchatAppendFenced', { numberOfKeys: 2, lua: appendFencedLua })
   const fenced = commands as unknown as FencedCommands
   const subscriptions = new Set<BusSubscription>()
   let closed = false
@@ -209,19 +210,25 @@ export function createRedisBus(options: RedisBusOptions): Bus {
   }
 
   return {
-    async append(stream, data) {
-      assertOpen()
-      const json = serialize(data)
-      const id = await commands.xadd(prefix + stream, 'MAXLEN', '~', maxLen, '*', dataField, json)
-      // XADD only answers null with NOMKSTREAM, which is not used.
-      return id as string
-    },
-
-    async appendInOrder(stream, fence, order, data) {
+    async append(stream, data, fence) {
       assertOpen()
       const json = serialize(data)
       const key = prefix + stream
-      return fenced.finchatAppendInOrder(key, fencesKey(key), fence, order, maxLen, json)
+      if (fence) {
+        const id = await fenced.finchatAppendFenced(
+          key,
+          fencesKey(key),
+          fence.key,
+          fence.order,
+          maxLen,
+          json,
+        )
+        if (id === null) throw new FencedOffError(stream, fence)
+        return id
+      }
+      const id = await commands.xadd(key, 'MAXLEN', '~', maxLen, '*', dataField, json)
+      // XADD only answers null with NOMKSTREAM, which is not used.
+      return id as string
     },
 
     async raiseFence(stream, fence, order) {
