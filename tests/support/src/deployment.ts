@@ -149,6 +149,25 @@ export async function launchDeployment(options: LaunchOptions) {
       startChat,
       rooms,
       createRooms,
+      /**
+       * How many sessions of the deployment's database have been idle at least `ms` while
+       * holding advisory locks: a chat writer frozen between two statements, room locks held.
+       */
+      async idleLockHolders(ms: number): Promise<number> {
+        const rows = await db.db
+          .withTables<PgCatalog>()
+          .selectFrom('pg_catalog.pg_locks as l')
+          .innerJoin('pg_catalog.pg_stat_activity as a', 'a.pid', 'l.pid')
+          .select('l.pid')
+          .distinct()
+          .where('l.locktype', '=', 'advisory')
+          .where('l.granted', '=', true)
+          .where('a.state', '=', 'idle')
+          .where('a.state_change', '<', new Date(Date.now() - ms))
+          .where('a.datname', '=', new URL(database.config.url as string).pathname.slice(1))
+          .execute()
+        return rows.length
+      },
       async stop() {
         await db.close()
         await stop()
@@ -158,6 +177,12 @@ export async function launchDeployment(options: LaunchOptions) {
     await stop().catch(() => {})
     throw error
   }
+}
+
+/** The parts of PostgreSQL's catalog `idleLockHolders` reads. */
+type PgCatalog = {
+  'pg_catalog.pg_locks': { pid: number; locktype: string; granted: boolean }
+  'pg_catalog.pg_stat_activity': { pid: number; state: string; state_change: Date; datname: string }
 }
 
 export type Launched = Awaited<ReturnType<typeof launchDeployment>>
