@@ -12,6 +12,8 @@ export interface MessagesTable {
   user_id: number
   username: string
   body: string
+  /** The sender's name for the message (`client_id`), unique per room and user when present. */
+  client_id: ColumnType<string | null, string | null | undefined, never>
   created_at: ColumnType<Date, never, never>
 }
 

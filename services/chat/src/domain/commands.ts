@@ -8,6 +8,7 @@ import type { ChatDb } from '../db/schema.js'
 import type { ChatEvents } from '../events/chat-events.js'
 import {
   alreadyJoinedFrame,
+  answeringMessage,
   EMPTY_CUSTOM,
   EMPTY_MESSAGE,
   HELP,
@@ -16,6 +17,7 @@ import {
   invalidRoomFrame,
   listFrame,
   notJoinedFrame,
+  ownMessageFrame,
   TOO_LONG,
 } from '../events/frames.js'
 import type { Presence } from '../presence/presence.js'
@@ -78,15 +80,19 @@ export function createCommands(options: CommandsOptions) {
     await events.parted(member, name)
   }
 
-  async function message(member: Member, name: string, text: string) {
+  async function message(member: Member, name: string, text: string, clientId?: string) {
+    const refuse = (frame: string) => member.send(answeringMessage(frame, clientId))
     const room = member.joined.get(name)
-    if (!room) return member.send(notJoinedFrame(name))
+    if (!room) return refuse(notJoinedFrame(name))
     // PostgreSQL text cannot hold NUL: stored as is, it would fail the insert of every message
     // written with it, other senders' too.
     const body = text.trim().replaceAll('\u0000', '\uFFFD')
-    if (body === '') return member.send(EMPTY_MESSAGE)
-    if (codePoints(body) > MAX_MESSAGE_LENGTH) return member.send(TOO_LONG)
-    await writer.post({ room, userId: member.userId, username: member.username, body })
+    if (body === '') return refuse(EMPTY_MESSAGE)
+    if (codePoints(body) > MAX_MESSAGE_LENGTH) return refuse(TOO_LONG)
+    const userId = member.userId
+    const posted = await writer.post({ room, userId, username: member.username, body, clientId })
+    // Sent again: the sender alone sees the original once more, and the room nothing.
+    if (posted.repeated) member.send(ownMessageFrame(room.name, posted.repeated, clientId))
   }
 
   async function custom(member: Member, name: string, rawCommand: string, payload: string) {
@@ -140,12 +146,18 @@ export function createCommands(options: CommandsOptions) {
           case 'custom':
             return await custom(member, frame.room_name, frame.command, frame.payload)
           case 'message':
-            if ('body' in frame) return await message(member, frame.room_name, frame.body)
+            if ('body' in frame) {
+              return await message(member, frame.room_name, frame.body, frame.client_id)
+            }
             return await custom(member, frame.room_name, frame.command, frame.payload)
         }
       } catch (err) {
         log.error({ err, user: member.username, frame: frame.type }, 'command failed')
-        member.send(INTERNAL_ERROR)
+        member.send(
+          frame.type === 'message' && 'body' in frame
+            ? answeringMessage(INTERNAL_ERROR, frame.client_id)
+            : INTERNAL_ERROR,
+        )
       }
     },
 

@@ -32,7 +32,25 @@ export interface NewMessage {
   userId: number
   username: string
   body: string
+  /** The sender's name for it: a message of the same room, user and name is not stored twice. */
+  clientId?: string
 }
+
+/** A message named by its sender, as the unique index knows it. */
+export interface NamedMessage {
+  roomId: number
+  userId: number
+  clientId: string
+}
+
+interface InsertedRow extends StoredMessage {
+  room_id: number
+  user_id: number
+  client_id: string | null
+}
+
+/** A stored message and the name its sender gave it. */
+export interface OriginalMessage extends StoredMessage, NamedMessage {}
 
 /** Lets go of the rooms' locks (by room id) held on the connection; one row, their count. */
 const unlockRoomsSql = (roomIds: number[]) =>
@@ -48,30 +66,57 @@ export function createMessagesRepository(db: Kysely<ChatDatabase>) {
      * given. The locks serialize each room's writers across instances until released on the
      * same connection (or until that connection ends, should the process die). One text for
      * any batch (arrays as parameters), prepared: the server neither parses nor plans it again.
+     * The answer is aligned with `batch`: `undefined` where a message repeats one already
+     * stored under its name (`clientId`), before or earlier in the batch, and is not stored.
      */
     async lockRoomsAndInsert(
       roomIds: number[],
       batch: NewMessage[],
       conn: Kysely<ChatDatabase>,
       release: number[] = [],
-    ): Promise<StoredMessage[]> {
+    ): Promise<(StoredMessage | undefined)[]> {
       // Each step reads the row of the one before, which orders them: unlock, lock, insert.
-      const result = await prepared(sql<StoredMessage>`
+      const result = await prepared(sql<InsertedRow>`
         with unlocked as (${unlockRoomsSql(release)}),
         locked as (
           select count(pg_advisory_lock(${ROOM_LOCK_SPACE}, room)) from unlocked, unnest(${roomIds}::int4[]) as room
         )
-        insert into ${table} (room_id, user_id, username, body)
-        select v.room_id, v.user_id, v.username, v.body
+        insert into ${table} (room_id, user_id, username, body, client_id)
+        select v.room_id, v.user_id, v.username, v.body, v.client_id
         from locked, unnest(
           ${batch.map((message) => message.roomId)}::int8[],
           ${batch.map((message) => message.userId)}::int8[],
           ${batch.map((message) => message.username)}::text[],
-          ${batch.map((message) => message.body)}::text[]
-        ) as v(room_id, user_id, username, body)
-        returning id, username, body, created_at
+          ${batch.map((message) => message.body)}::text[],
+          ${batch.map((message) => message.clientId ?? null)}::text[]
+        ) as v(room_id, user_id, username, body, client_id)
+        on conflict (room_id, user_id, client_id) where client_id is not null do nothing
+        returning id, username, body, created_at, room_id, user_id, client_id
       `).execute(conn)
-      return result.rows
+      return alignWithBatch(batch, result.rows)
+    },
+
+    /**
+     * The stored messages of these names (repeated ones, found by `lockRoomsAndInsert`). A
+     * statement of its own: the insert's snapshot predates the room locks it waited for, so
+     * it cannot see a message another instance committed meanwhile.
+     */
+    async originals(named: NamedMessage[], conn: Kysely<ChatDatabase>): Promise<OriginalMessage[]> {
+      const result = await sql<OriginalMessage>`
+        select m.id, m.username, m.body, m.created_at,
+          m.room_id as "roomId", m.user_id as "userId", m.client_id as "clientId"
+        from ${table} m, unnest(
+          ${named.map((message) => message.roomId)}::int8[],
+          ${named.map((message) => message.userId)}::int8[],
+          ${named.map((message) => message.clientId)}::text[]
+        ) as v(room_id, user_id, client_id)
+        where m.room_id = v.room_id and m.user_id = v.user_id and m.client_id = v.client_id
+      `.execute(conn)
+      return result.rows.map((row) => ({
+        ...row,
+        roomId: Number(row.roomId),
+        userId: Number(row.userId),
+      }))
     },
 
     /** Lets go of the rooms' locks taken by `lockRoomsAndInsert` on the same connection. */
@@ -126,4 +171,24 @@ export function createMessagesRepository(db: Kysely<ChatDatabase>) {
       return query.after !== undefined ? rows.reverse() : rows
     },
   }
+}
+
+/**
+ * The inserted rows in the batch's places. Rows come back in the order they were given, and
+ * only a message with a name can be skipped, so a row belongs to the next message of its name
+ * (or, without one, simply the next message).
+ */
+function alignWithBatch(batch: NewMessage[], rows: InsertedRow[]): (StoredMessage | undefined)[] {
+  let next = 0
+  return batch.map((message) => {
+    const row = rows[next]
+    const mine =
+      row !== undefined &&
+      row.client_id === (message.clientId ?? null) &&
+      Number(row.user_id) === message.userId &&
+      Number(row.room_id) === message.roomId
+    if (!mine) return undefined
+    next++
+    return { id: row.id, username: row.username, body: row.body, created_at: row.created_at }
+  })
 }

@@ -1,10 +1,11 @@
 import type { ChatDb } from '../db/schema.js'
 import type { ChatEvents } from '../events/chat-events.js'
-import type { MessageStore, StoredMessage } from './messages.repository.js'
+import type { MessageStore, NamedMessage, StoredMessage } from './messages.repository.js'
+import { createAnnouncementCheck } from './unannounced-messages.js'
 
 export interface RoomWriterOptions extends MessageStore {
-  events: Pick<ChatEvents, 'message'>
-  log: { error(obj: object, msg: string): void }
+  events: Pick<ChatEvents, 'message' | 'readRoomEvents'>
+  log: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void }
   /** Most messages stored in one statement. */
   maxBatch?: number
 }
@@ -14,12 +15,31 @@ export interface OutgoingMessage {
   userId: number
   username: string
   body: string
+  /** The sender's name for it (`client_id`): sent again, it is not stored again. */
+  clientId?: string
+}
+
+/**
+ * What became of a posted message: stored and announced (its sender sees it come back from the
+ * stream), or `repeated`, the message stored earlier under the same name, which stays as it was.
+ */
+export interface Posted {
+  repeated?: StoredMessage
 }
 
 interface Waiting extends OutgoingMessage {
-  resolve(): void
+  resolve(posted: Posted): void
   reject(error: unknown): void
 }
+
+type Outcome = { ok: true } | { ok: false; reason: unknown }
+
+const OK: Outcome = { ok: true }
+
+const nameOf = (message: Waiting): string | undefined =>
+  message.clientId === undefined
+    ? undefined
+    : `${message.room.id}:${message.userId}:${message.clientId}`
 
 /**
  * Stores and announces messages. Under the rooms' locks (held across instances) a message is
@@ -29,39 +49,144 @@ interface Waiting extends OutgoingMessage {
  * previous rooms, takes the new ones' locks and inserts, then one round of appends. Every
  * statement costs PostgreSQL a wake-up (and an insert a commit), and concurrent writers contend
  * inside it, so an instance under load writes few large batches rather than many small ones;
- * a quiet one is no slower.
+ * a quiet one is no slower. A message sent again under the name it was stored with is not
+ * stored again: its sender is answered with the one stored, and nothing is announced.
  */
 export function createRoomWriter(options: RoomWriterOptions) {
   const { db, messages, events, log } = options
   const maxBatch = options.maxBatch ?? 500
+  const check = createAnnouncementCheck({ events, log })
   const pending: Waiting[] = []
   let writing = false
 
-  /** Appends a stored batch to the stream and settles each message's sender. */
+  /**
+   * Of messages whose append was refused, those the stream holds after all (only the reply was
+   * lost), those it does not hold, and those it cannot tell about (unreadable, or not reaching
+   * back to them).
+   */
+  async function whereRefused(refused: StoredMessage[]) {
+    const verdict = new Map<number, 'announced' | 'absent' | 'unknown'>()
+    try {
+      // The bus reads on the connection it appends on: an append whose reply is only late is
+      // seen here, rather than landing once its message is gone.
+      const found = await check.unannounced(refused, { messages: refused.map((m) => m.id) })
+      for (const { id } of refused) {
+        verdict.set(id, !found ? 'unknown' : found.missing.has(id) ? 'absent' : 'announced')
+      }
+    } catch (err) {
+      log.error({ err, messages: refused.map((m) => m.id) }, 'could not read the event stream')
+      for (const { id } of refused) verdict.set(id, 'unknown')
+    }
+    return verdict
+  }
+
+  /**
+   * Appends a stored batch to the stream; each message's outcome. A message whose append was
+   * refused is removed only if the stream shows that nobody can have received it: then its
+   * sender is refused and may send it again. One the stream holds is announced after all. One
+   * it cannot tell about is kept, since members may have it, and its sender is refused: sent
+   * again under its name, it is answered with the kept one.
+   */
   async function announce(stored: StoredMessage[], batch: Waiting[], conn: ChatDb) {
     // Sent back to back on one connection, so the stream keeps the ids' order.
     const announced = await Promise.allSettled(
-      stored.map((message, i) => events.message((batch[i] as Waiting).room.name, message)),
+      stored.map((message, i) => {
+        const { room, clientId } = batch[i] as Waiting
+        return events.message(room.name, { ...message, clientId })
+      }),
     )
-    const unannounced = stored.filter((_, i) => announced[i]?.status === 'rejected')
-    if (unannounced.length > 0) {
-      // Not announced, so not kept: their senders get an error and may send them again.
+    const refused = stored.filter((_, i) => announced[i]?.status === 'rejected')
+    const verdict = refused.length > 0 ? await whereRefused(refused) : new Map<number, never>()
+    const absent = refused.filter((message) => verdict.get(message.id) === 'absent')
+    if (absent.length > 0) {
       await messages
         .removeMany(
-          unannounced.map((message) => message.id),
+          absent.map((message) => message.id),
           conn,
         )
         .catch((removeError) => {
           log.error(
-            { err: removeError, messages: unannounced.map((message) => message.id) },
+            { err: removeError, messages: absent.map((message) => message.id) },
             'could not remove unannounced messages',
           )
         })
     }
-    for (const [i, waiting] of batch.entries()) {
+    const late = refused.filter((message) => verdict.get(message.id) === 'announced')
+    const kept = refused.filter((message) => verdict.get(message.id) === 'unknown')
+    if (late.length > 0) {
+      log.warn({ messages: late.map((m) => m.id) }, 'appends refused, yet on the stream: kept')
+    }
+    if (kept.length > 0) {
+      log.error(
+        { messages: kept.map((m) => m.id) },
+        'appends refused, and the stream cannot tell whether they landed: kept, senders refused',
+      )
+    }
+    return stored.map((message, i): Outcome => {
       const outcome = announced[i]
-      if (outcome?.status === 'rejected') waiting.reject(outcome.reason)
-      else waiting.resolve()
+      if (outcome?.status !== 'rejected' || verdict.get(message.id) === 'announced') return OK
+      return { ok: false, reason: outcome.reason }
+    })
+  }
+
+  /**
+   * Settles the senders of a stored batch (`stored` aligned with `batch`, `undefined` for a
+   * message repeated). A repeat of a message of the same batch shares its outcome; one of a
+   * message stored before is answered with it, read once the rooms are ours (so a writer that
+   * was announcing it has finished).
+   */
+  async function settle(stored: (StoredMessage | undefined)[], batch: Waiting[], conn: ChatDb) {
+    const fresh = batch.flatMap((waiting, i) => {
+      const message = stored[i]
+      return message ? [{ waiting, message }] : []
+    })
+    const outcomes = await announce(
+      fresh.map((f) => f.message),
+      fresh.map((f) => f.waiting),
+      conn,
+    )
+    const inBatch = new Map<string, { message: StoredMessage; outcome: Outcome }>()
+    for (const [i, { waiting, message }] of fresh.entries()) {
+      const outcome = outcomes[i] as Outcome
+      if (outcome.ok) waiting.resolve({})
+      else waiting.reject(outcome.reason)
+      const name = nameOf(waiting)
+      if (name !== undefined) inBatch.set(name, { message, outcome })
+    }
+
+    const earlier: Waiting[] = []
+    for (const [i, waiting] of batch.entries()) {
+      if (stored[i]) continue
+      const original = inBatch.get(nameOf(waiting) as string)
+      if (!original) earlier.push(waiting)
+      else if (original.outcome.ok) waiting.resolve({ repeated: original.message })
+      else waiting.reject(original.outcome.reason)
+    }
+    if (earlier.length === 0) return
+    try {
+      const named = earlier.map(
+        ({ room, userId, clientId }): NamedMessage => ({
+          roomId: room.id,
+          userId,
+          clientId: clientId as string,
+        }),
+      )
+      const found = new Map(
+        (await messages.originals(named, conn)).map((original) => [
+          `${original.roomId}:${original.userId}:${original.clientId}`,
+          original,
+        ]),
+      )
+      for (const waiting of earlier) {
+        const original = found.get(nameOf(waiting) as string)
+        if (!original) waiting.reject(new Error('the repeated message is gone (room deleted?)'))
+        else {
+          const { id, username, body, created_at } = original
+          waiting.resolve({ repeated: { id, username, body, created_at } })
+        }
+      }
+    } catch (error) {
+      for (const waiting of earlier) waiting.reject(error)
     }
   }
 
@@ -76,15 +201,16 @@ export function createRoomWriter(options: RoomWriterOptions) {
       while (pending.length > 0) {
         const batch = pending.splice(0, maxBatch)
         const roomIds = [...new Set(batch.map((message) => message.room.id))].sort((a, b) => a - b)
-        let stored: StoredMessage[]
+        let stored: (StoredMessage | undefined)[]
         try {
           stored = await messages.lockRoomsAndInsert(
             roomIds,
-            batch.map(({ room, userId, username, body }) => ({
+            batch.map(({ room, userId, username, body, clientId }) => ({
               roomId: room.id,
               userId,
               username,
               body,
+              clientId,
             })),
             conn,
             held,
@@ -101,7 +227,7 @@ export function createRoomWriter(options: RoomWriterOptions) {
           continue
         }
         held = roomIds
-        await announce(stored, batch, conn)
+        await settle(stored, batch, conn)
         if (pending.length === 0) {
           await messages.unlockRooms(held, conn)
           held = []
@@ -128,9 +254,12 @@ export function createRoomWriter(options: RoomWriterOptions) {
   }
 
   return {
-    /** Resolves once the message is stored and announced; rejects if it is neither. */
-    post(message: OutgoingMessage): Promise<void> {
-      return new Promise<void>((resolve, reject) => {
+    /**
+     * Resolves once the message is stored and announced, or found stored under its name;
+     * rejects if it is neither.
+     */
+    post(message: OutgoingMessage): Promise<Posted> {
+      return new Promise<Posted>((resolve, reject) => {
         pending.push({ ...message, resolve, reject })
         if (!writing) void drain()
       })

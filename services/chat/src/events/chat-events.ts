@@ -34,6 +34,8 @@ export interface AnnouncedMessage {
   username: string
   body: string
   created_at: Date
+  /** The sender's name for it, for the sender's own echo. */
+  clientId?: string
 }
 
 /**
@@ -91,6 +93,7 @@ export function createChatEvents(options: ChatEventsOptions) {
         body: message.body,
         stamp: formatStamp(message.created_at),
         instance: instanceId,
+        ...(message.clientId !== undefined && { client_id: message.clientId }),
       }
       return bus.append(STREAMS.chatEvents, event, { key: room, order: message.id })
     },

@@ -5,6 +5,7 @@ import {
   type ErrorFrame,
   type FatalCode,
   type FatalFrame,
+  formatStamp,
   HELP_TEXT,
   type HelpNotification,
   type HistoryMessage,
@@ -36,6 +37,12 @@ export const rateLimitedFrame = (retryAfterMs: number) =>
     code: ErrorCode.rateLimited,
     details: { retry_after_ms: retryAfterMs },
   })
+/**
+ * An error answering a `message`, with the message's `client_id` when it has one. The frames
+ * are JSON objects built once: the field goes in before the closing brace.
+ */
+export const answeringMessage = (frame: string, clientId: string | undefined) =>
+  clientId === undefined ? frame : `${frame.slice(0, -1)},"client_id":${JSON.stringify(clientId)}}`
 export const INTERNAL_ERROR = errorFrame({ type: 'error', code: ErrorCode.internalError })
 export const EMPTY_MESSAGE = errorFrame({ type: 'error', code: ErrorCode.emptyMessage })
 export const EMPTY_CUSTOM = errorFrame({ type: 'error', code: ErrorCode.emptyCustom })
@@ -152,7 +159,11 @@ function notificationOf(event: RoomEvent, you: boolean): RoomNotification {
     case 'room.parted':
       return notice('parted', you, event, { stamp: event.stamp })
     case 'room.message': {
-      const { body, stamp, id } = event
+      const { body, stamp, id, client_id } = event
+      // The sender's name for it is the sender's business: others are not told.
+      if (you && client_id !== undefined) {
+        return notice('message', you, event, { body, stamp, id, client_id })
+      }
       return notice('message', you, event, { body, stamp, id })
     }
     case 'room.custom': {
@@ -163,6 +174,27 @@ function notificationOf(event: RoomEvent, you: boolean): RoomNotification {
 }
 
 export const roomFrames = (event: RoomEvent) => new RoomFrames((you) => notificationOf(event, you))
+
+/** A message's own echo, as its sender saw it: the answer to the same message sent again. */
+export const ownMessageFrame = (
+  room: string,
+  message: { id: number; username: string; body: string; created_at: Date },
+  clientId: string | undefined,
+) =>
+  JSON.stringify(
+    notificationOf(
+      {
+        type: 'room.message',
+        id: message.id,
+        room,
+        user: message.username,
+        body: message.body,
+        stamp: formatStamp(message.created_at),
+        ...(clientId !== undefined && { client_id: clientId }),
+      },
+      true,
+    ),
+  )
 
 /** The joiner's own `joined`, the only one with the room's status. */
 export const ownJoinedFrame = (

@@ -3,7 +3,7 @@ import { createDatabase } from '@finchat/db'
 import { createTestDatabase } from '@finchat/db/testing'
 import { type ChatEvent, STREAMS } from '@finchat/protocol'
 import { sql } from 'kysely'
-import t from 'tap'
+import t, { type Test as Tap } from 'tap'
 import { chatDb, migrateChat } from '../../src/db/migrate.js'
 import { createMessagesRepository } from '../../src/domain/messages.repository.js'
 import { createRoomWriter } from '../../src/domain/room-writer.js'
@@ -29,9 +29,22 @@ const writerOn = (bus: Bus, options: { maxBatch?: number } = {}) =>
     db,
     messages,
     events: createChatEvents({ bus, instanceId: 'chat-1' }),
-    log: { error: () => {} },
+    log: { error: () => {}, warn: () => {} },
     ...options,
   })
+
+/** Message ids announced on the bus from now on, in stream order. */
+async function announcedOn(t: Tap, bus: Bus) {
+  const ids: number[] = []
+  const subscription = bus.subscribe<ChatEvent>(STREAMS.chatEvents, (entries) => {
+    for (const { data } of entries) if (data.type === 'room.message') ids.push(data.id)
+  })
+  await subscription.ready
+  t.teardown(() => subscription.close())
+  // The stream has been running: it reaches back before the messages the tests store.
+  await bus.append(STREAMS.chatEvents, { type: 'room.parted', room: '-', user: '-', stamp: '-' })
+  return ids
+}
 
 /** A bus whose appends of the given bodies fail, as Redis would mid-batch. */
 function flakyBus(bus: Bus, failing: Set<string>): Bus {
@@ -51,17 +64,12 @@ t.test(
     const bus = createBus()
     t.teardown(() => bus.close())
     const room = await rooms.create(`burst-${process.pid}`)
-    const announced: number[] = []
-    const subscription = bus.subscribe<ChatEvent>(STREAMS.chatEvents, (entries) => {
-      for (const { data } of entries) if (data.type === 'room.message') announced.push(data.id)
-    })
-    await subscription.ready
-    t.teardown(() => subscription.close())
+    const announced = await announcedOn(t, bus)
     const writer = createRoomWriter({
       db,
       messages,
       events: createChatEvents({ bus: flakyBus(bus, new Set(['m7'])), instanceId: 'chat-1' }),
-      log: { error: () => {} },
+      log: { error: () => {}, warn: () => {} },
     })
 
     const bodies = Array.from({ length: 30 }, (_, i) => `m${i}`)
@@ -198,7 +206,7 @@ t.test('two instances writing to the same rooms keep each room in id order', asy
         bus: i === 0 ? slowBus(bus, 20) : bus,
         instanceId: `chat-${i + 1}`,
       }),
-      log: { error: () => {} },
+      log: { error: () => {}, warn: () => {} },
       maxBatch: 7,
     }),
   )
@@ -247,3 +255,156 @@ t.test(
     )
   },
 )
+
+/** Waits until the bus has delivered the message `id`. */
+const untilSeen = async (ids: number[], id: number) => {
+  while (!ids.includes(id)) await new Promise((resolve) => setImmediate(resolve))
+}
+
+t.test('an append whose reply is lost: on the stream, so kept and not refused', async (t) => {
+  const bus = createBus()
+  t.teardown(() => bus.close())
+  const announced = await announcedOn(t, bus)
+  const room = await rooms.create(`lost-reply-${process.pid}`)
+  const lostReply: Bus = {
+    ...bus,
+    async append(stream, data) {
+      const id = await bus.append(stream, data)
+      if ((data as { body?: string }).body === 'lost reply') throw new Error('redis: timed out')
+      return id
+    },
+  }
+  const writer = writerOn(lostReply)
+  const posted = await writer.post({ room, userId: 1, username: 'ann', body: 'lost reply' })
+  t.same(posted, {}, 'the sender is not refused: its echo comes from the stream')
+  const [kept] = await messages.page({ roomId: room.id, limit: 10 })
+  t.equal(kept?.body, 'lost reply', 'the message members received stays in the history')
+  await untilSeen(announced, kept?.id as number)
+  t.equal(announced.filter((id) => id === kept?.id).length, 1, 'announced once')
+})
+
+t.test('an append refused before it was written: not on the stream, so removed', async (t) => {
+  const bus = createBus()
+  t.teardown(() => bus.close())
+  await announcedOn(t, bus)
+  const room = await rooms.create(`refused-append-${process.pid}`)
+  const writer = writerOn(flakyBus(bus, new Set(['never written'])))
+  await t.rejects(
+    writer.post({ room, userId: 1, username: 'ann', body: 'never written', clientId: 'c-1' }),
+    /connection lost/,
+    'the sender is refused',
+  )
+  t.same(await messages.page({ roomId: room.id, limit: 10 }), [], 'and nothing is kept')
+  // Nothing is kept under its name either: sent again, it is stored and announced.
+  const again = writerOn(bus)
+  t.same(await again.post({ room, userId: 1, username: 'ann', body: 'again', clientId: 'c-1' }), {})
+  const stored = await messages.page({ roomId: room.id, limit: 10 })
+  t.same(
+    stored.map((m) => m.body),
+    ['again'],
+  )
+})
+
+t.test(
+  'a refused append the stream cannot tell about is kept; sent again, it is answered with it',
+  async (t) => {
+    const bus = createBus()
+    t.teardown(() => bus.close())
+    const room = await rooms.create(`unknown-${process.pid}`)
+    const down: Bus = {
+      ...bus,
+      append: () => Promise.reject(new Error('redis: connection lost')),
+      range: () => Promise.reject(new Error('redis: connection lost')),
+    }
+    const message = { room, userId: 1, username: 'ann', body: 'maybe delivered', clientId: 'c-9' }
+    await t.rejects(writerOn(down).post(message), /connection lost/, 'the sender is refused')
+    const [kept] = await messages.page({ roomId: room.id, limit: 10 })
+    t.equal(kept?.body, 'maybe delivered', 'kept, since members may have it')
+    const again = await writerOn(bus).post({ ...message, body: 'the same, typed again' })
+    t.same(again.repeated, kept, 'sent again under its name: answered with the kept one')
+    t.equal((await messages.page({ roomId: room.id, limit: 10 })).length, 1, 'stored once')
+  },
+)
+
+t.test('repeats in one batch: stored once, each answered with the original', async (t) => {
+  const bus = createBus()
+  t.teardown(() => bus.close())
+  const announced = await announcedOn(t, bus)
+  const room = await rooms.create(`repeats-${process.pid}`)
+  const writer = writerOn(bus)
+  const ann = { room, userId: 1, username: 'ann', clientId: 'same' }
+  // Posted in the same tick, so they go in one statement.
+  const [first, second, plain, bob, third] = await Promise.all([
+    writer.post({ ...ann, body: 'one' }),
+    writer.post({ ...ann, body: 'two' }),
+    writer.post({ room, userId: 1, username: 'ann', body: 'no name' }),
+    writer.post({ room, userId: 2, username: 'bob', body: 'bob', clientId: 'same' }),
+    writer.post({ ...ann, body: 'three' }),
+  ])
+  const stored = (await messages.page({ roomId: room.id, limit: 10 })).reverse()
+  t.same(
+    stored.map((m) => m.body),
+    ['one', 'no name', 'bob'],
+    "the first of ann's, the one without a name, and bob's own: the same name is his own",
+  )
+  t.same(first, {})
+  t.same(plain, {})
+  t.same(bob, {})
+  t.same(second?.repeated, stored[0], 'a repeat is answered with the first')
+  t.same(third?.repeated, stored[0])
+  await untilSeen(announced, stored[2]?.id as number)
+  t.same(
+    announced,
+    stored.map((m) => m.id),
+    'only what was stored is announced',
+  )
+})
+
+t.test('a repeat of a message another instance is still announcing waits for it', async (t) => {
+  if (!process.env.DATABASE_URL) {
+    t.pass('skipped: needs PostgreSQL (DATABASE_URL)')
+    return
+  }
+  const bus = createBus()
+  t.teardown(() => bus.close())
+  const announced = await announcedOn(t, bus)
+  const room = await rooms.create(`in-flight-${process.pid}`)
+  const second = await createDatabase(testDb.config)
+  t.teardown(() => second.close())
+  let release = () => {}
+  const held = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  // The first instance stores the message, then waits before appending, holding the room.
+  const first = writerOn({
+    ...bus,
+    async append(stream, data) {
+      await held
+      return bus.append(stream, data)
+    },
+  })
+  const message = { room, userId: 1, username: 'ann', body: 'in flight', clientId: 'c-7' }
+  const original = first.post(message)
+  while ((await messages.page({ roomId: room.id, limit: 1 })).length === 0) {
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  const otherDb = chatDb(second.db)
+  const other = createRoomWriter({
+    db: otherDb,
+    messages: createMessagesRepository(otherDb),
+    events: createChatEvents({ bus, instanceId: 'chat-2' }),
+    log: { error: () => {}, warn: () => {} },
+  })
+  let repeatSettled = false
+  const repeat = other.post(message).finally(() => {
+    repeatSettled = true
+  })
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  t.notOk(repeatSettled, 'the repeat waits for the room while the original is being announced')
+  release()
+  t.same(await original, {})
+  const [stored] = await messages.page({ roomId: room.id, limit: 10 })
+  t.same((await repeat).repeated, stored, 'then it is answered with the original')
+  await untilSeen(announced, stored?.id as number)
+  t.same(announced, [stored?.id], 'which was announced once')
+})
