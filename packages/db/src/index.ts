@@ -8,4 +8,13 @@ export {
 } from './database.js'
 export { MigrationError, migrateToLatest } from './migrate.js'
 export { type Migrate, openMigratedDatabase, runMigrations } from './open-migrated.js'
+export {
+  createOutboxRelay,
+  createOutboxTable,
+  type Deliver,
+  type OutboxDatabase,
+  type OutboxRelay,
+  type OutboxTable,
+  writeToOutbox,
+} from './outbox.js'
 export { prepared } from './prepared-statements.js'

@@ -29,8 +29,18 @@ export type FatalCode = (typeof FatalCode)[keyof typeof FatalCode]
 export const CloseCode = {
   /** After a `fatal` frame or `logged-out`: reconnecting with the same credentials won't help. */
   normal: 1000,
+  /**
+   * More was sent before the handshake finished (while the token is checked) than the server
+   * keeps for later: reconnect, and wait for the MOTD (or a first answer) before a burst.
+   */
+  policyViolation: 1008,
   /** Graceful shutdown of one chat instance: reconnect, the gateway picks another one. */
   serviceRestart: 1012,
+  /**
+   * The handshake could not be completed in time (the revocation list or the presence store is
+   * unreachable or slow): not the client's fault, reconnect after a delay.
+   */
+  tryAgainLater: 1013,
   /**
    * The client read too slowly and its outbound buffer filled up: reconnect and fill the gap
    * with `history ... after`. In the private range because no registered code means this.

@@ -45,10 +45,14 @@ export const ListNotification = Type.Object({
 })
 export type ListNotification = Static<typeof ListNotification>
 
-/** Followed by a close with code 1000. */
+/**
+ * Followed by a close with code 1000. Extension: `reason` is `expired` when the token the
+ * connection was opened with expired; clients that ignore it treat it as a logout, which it is.
+ */
 export const LoggedOutNotification = Type.Object({
   type: Type.Literal('notification'),
   code: Type.Literal('logged-out'),
+  reason: Type.Optional(Type.Literal('expired')),
 })
 export type LoggedOutNotification = Static<typeof LoggedOutNotification>
 

@@ -10,7 +10,9 @@ export {
   createMemoryRevocationList,
   createRedisRevocationList,
   createRevocationList,
+  type Revocation,
   type RevocationList,
+  RevocationsUnknownError,
 } from './revocation-list.js'
 export {
   claimsFor,

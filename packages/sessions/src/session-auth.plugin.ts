@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { readCredentials } from './credentials.js'
+import { RevocationsUnknownError } from './revocation-list.js'
 import type { Session } from './session.js'
 import type { TokenVerifier } from './token-verifier.js'
 
@@ -44,7 +45,17 @@ export const sessionAuthPlugin = fp<SessionAuthOptions>(
       })
       if (header.kind === 'none') return reply.code(401).send({ detail: NOT_PROVIDED })
       if (header.kind === 'malformed') return reply.code(401).send({ detail: header.detail })
-      const session = await options.verify(header.token)
+      let session: Session | null
+      try {
+        session = await options.verify(header.token)
+      } catch (error) {
+        if (!(error instanceof RevocationsUnknownError)) throw error
+        // Auth reloads the list within a second or so: worth a retry, not an error page.
+        return reply
+          .code(503)
+          .header('retry-after', '1')
+          .send({ detail: 'Sessions are being reloaded; retry in a moment.' })
+      }
       if (!session || (options.isSessionActive && !(await options.isSessionActive(session)))) {
         return reply.code(401).send({ detail: INVALID_TOKEN })
       }

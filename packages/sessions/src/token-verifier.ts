@@ -11,7 +11,11 @@ export type TokenVerifier = (token: string) => Promise<Session | null>
  */
 export function createTokenVerifier(options: {
   publicKey: string
-  revocations: RevocationList
+  /**
+   * Absent only where the caller checks the durable record itself (auth, with its sessions
+   * table): it then answers while Redis is down.
+   */
+  revocations?: RevocationList
 }): TokenVerifier {
   const verifySignature = createVerifier({
     key: options.publicKey,
@@ -27,7 +31,7 @@ export function createTokenVerifier(options: {
     }
     const session = sessionFrom(payload)
     if (!session) return null
-    if (await options.revocations.isRevoked(session.sessionId)) return null
+    if (await options.revocations?.isRevoked(session.sessionId)) return null
     return session
   }
 }

@@ -17,6 +17,7 @@ import type { RegistrationLimiter } from './limits/registration-limiter.js'
 import { accountRoutes } from './routes/account.routes.js'
 import { adminUserRoutes } from './routes/admin-users.routes.js'
 import { createSessionService } from './sessions/session.service.js'
+import { createRevocationRelay } from './sessions/session-revocations.js'
 import type { PasswordHasher } from './users/password-hasher.js'
 import { createUsersRepository } from './users/users.repository.js'
 
@@ -43,13 +44,26 @@ export function buildAuth(options: AuthOptions): FastifyPluginAsyncTypebox {
     await app.register(cookie)
     await app.register(tokenIssuerPlugin, { keys, ttlSeconds: tokenTtlSeconds })
 
-    const accounts = createAccounts(options)
+    const relay = createRevocationRelay({
+      db: options.db,
+      bus: options.bus,
+      revocations: options.revocations,
+      log: app.log,
+      clock: options.clock,
+    })
+    // Before the first request: a list that lost its entries is loaded again first.
+    await relay.start()
+    app.addHook('onClose', () => relay.stop())
+    const accounts = createAccounts({ ...options, announce: relay.flush })
     const sessions = createSessionService({
       ...options,
+      announce: relay.flush,
       issue: (grant) => app.issueSessionToken(grant),
     })
     await app.register(sessionAuthPlugin, {
-      verify: createTokenVerifier({ publicKey: keys.publicKey, revocations: options.revocations }),
+      // The sessions table is checked on every request (isSessionActive): auth needs no copy of
+      // it, and keeps answering (logouts included) while Redis is down.
+      verify: createTokenVerifier({ publicKey: keys.publicKey }),
       isSessionActive: sessions.isActive,
       cookieName,
     })

@@ -2,6 +2,7 @@ export {
   type Accounts,
   type AccountsDeps,
   createAccounts,
+  LastAdminError,
   type RegisterResult,
 } from './accounts/accounts.service.js'
 export { type AuthOptions, buildAuth } from './app.js'
@@ -27,6 +28,11 @@ export {
   type SessionService,
   type SessionServiceDeps,
 } from './sessions/session.service.js'
+export {
+  announceRevoked,
+  createRevocationRelay,
+  type RevocationRelay,
+} from './sessions/session-revocations.js'
 export {
   createBoundedHasher,
   createScryptHasher,

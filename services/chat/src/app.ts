@@ -11,6 +11,7 @@ import { createCommands } from './domain/commands.js'
 import { createDeadInstanceHandler } from './domain/dead-instances.js'
 import { createMessagesRepository } from './domain/messages.repository.js'
 import { createRoomAdmin } from './domain/room-admin.js'
+import { createRoomAnnouncements } from './domain/room-announcements.js'
 import { createRoomsRepository } from './domain/rooms.repository.js'
 import { createChatEvents } from './events/chat-events.js'
 import { createRoomDispatch } from './events/room-dispatch.js'
@@ -31,6 +32,11 @@ export interface ChatLimits {
   maxBufferedBytes: number
   /** Interval of websocket pings; a peer silent for a whole interval is dropped. */
   pingIntervalMs: number
+  /** Longest a handshake may take (token check, claim of the user); then close 1013. */
+  handshakeTimeoutMs: number
+  /** What a client may send before its handshake finishes, in frames and bytes; then 1008. */
+  maxEarlyFrames: number
+  maxEarlyBytes: number
 }
 
 export const DEFAULT_LIMITS: ChatLimits = {
@@ -38,6 +44,9 @@ export const DEFAULT_LIMITS: ChatLimits = {
   rateLimit: { burst: 100, perSecond: 20 },
   maxBufferedBytes: 1024 * 1024,
   pingIntervalMs: 30_000,
+  handshakeTimeoutMs: 10_000,
+  maxEarlyFrames: 100,
+  maxEarlyBytes: 1024 * 1024,
 }
 
 export interface ChatOptions {
@@ -107,8 +116,10 @@ export function buildChat(options: ChatOptions) {
       onOrphans: createDeadInstanceHandler({ db, messages, events, log }),
       ...connections.presenceHandlers,
     })
+    const announcements = createRoomAnnouncements({ db, bus, presence, log })
+    announcements.start()
     app.addHook('onClose', async () => {
-      await Promise.all([connections.stop(), roomEvents.close()])
+      await Promise.all([connections.stop(), roomEvents.close(), announcements.stop()])
       await presence.stop().catch((err) => log.warn({ err }, 'could not clear presence'))
     })
 
@@ -123,7 +134,7 @@ export function buildChat(options: ChatOptions) {
     })
     await app.register(chatSocketRoutes, { open: connections.open })
     await app.register(adminRoomRoutes, {
-      roomAdmin: createRoomAdmin({ db, bus, presence, clock }),
+      roomAdmin: createRoomAdmin({ db, announce: announcements.flush }),
       verify,
       cookieName,
     })

@@ -23,6 +23,9 @@ export const ChatConfigSchema = Type.Object({
   CHAT_RATE_PER_SECOND: Type.Number({ exclusiveMinimum: 0, default: 20 }),
   CHAT_MAX_BUFFERED_BYTES: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
   CHAT_PING_INTERVAL_MS: Type.Integer({ minimum: 100, default: 30_000 }),
+  CHAT_HANDSHAKE_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
+  CHAT_MAX_EARLY_FRAMES: Type.Integer({ minimum: 1, default: 100 }),
+  CHAT_MAX_EARLY_BYTES: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
   PRESENCE_HEARTBEAT_MS: Type.Integer({ minimum: 50, default: 1000 }),
   PRESENCE_DEAD_AFTER_MS: Type.Integer({ minimum: 200, default: 4000 }),
 })

@@ -46,6 +46,9 @@ export function chatOptions(
       rateLimit: { burst: config.CHAT_RATE_BURST, perSecond: config.CHAT_RATE_PER_SECOND },
       maxBufferedBytes: config.CHAT_MAX_BUFFERED_BYTES,
       pingIntervalMs: config.CHAT_PING_INTERVAL_MS,
+      handshakeTimeoutMs: config.CHAT_HANDSHAKE_TIMEOUT_MS,
+      maxEarlyFrames: config.CHAT_MAX_EARLY_FRAMES,
+      maxEarlyBytes: config.CHAT_MAX_EARLY_BYTES,
     },
   }
 }

@@ -9,6 +9,7 @@ export {
   type RoomAdmin,
   type RoomAdminDeps,
 } from './domain/room-admin.js'
+export { createRoomAnnouncements } from './domain/room-announcements.js'
 export { roomNameProblem } from './domain/room-name.js'
 export { createRoomsRepository, DuplicateRoomError } from './domain/rooms.repository.js'
 export { createMemoryPresence, createMemoryPresenceState } from './presence/memory-presence.js'

@@ -2,19 +2,32 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { authDb, createAccounts, createScryptHasher, migrateAuth } from '@finchat/auth'
 import { type Bus, createBus } from '@finchat/bus'
-import { chatDb, createRoomAdmin, createRoomPresence, migrateChat } from '@finchat/chat'
+import {
+  chatDb,
+  createRoomAdmin,
+  createRoomAnnouncements,
+  createRoomPresence,
+  migrateChat,
+} from '@finchat/chat'
 import { createDatabase } from '@finchat/db'
 import { ConfigError } from '@finchat/kit'
 import { Redis } from 'ioredis'
 import { addRooms, deleteRoom, listRooms } from './commands/rooms.commands.js'
-import { CommandError, createSuperuser, listUsers, setAdmin } from './commands/users.commands.js'
+import {
+  CommandError,
+  createBot,
+  createSuperuser,
+  listUsers,
+  setAdmin,
+} from './commands/users.commands.js'
 import { type CliConfig, loadCliConfig } from './config.js'
 
 const USAGE = `usage: pnpm admin <command>
   create-superuser [--username NAME] [--email EMAIL] [--password PASSWORD] [--no-input]
   users list
   users grant-admin NAME
-  users revoke-admin NAME
+  users revoke-admin NAME          (refused for the last administrator)
+  users create-bot                 the stock bot's account, from FINBOT_USERNAME and FINBOT_PASSWORD
   rooms add NAME...
   rooms list
   rooms delete NAME
@@ -76,13 +89,23 @@ async function run(config: CliConfig, [group, action, ...rest]: string[]): Promi
     if (group === 'users' && action === 'revoke-admin' && rest[0]) {
       return await setAdmin(accounts, rest[0], false)
     }
+    if (group === 'users' && action === 'create-bot' && rest.length === 0) {
+      return await createBot(accounts, config)
+    }
     if (group === 'rooms' && ['add', 'list', 'delete'].includes(action ?? '')) {
       return await withRedis(config, async (shared) => {
-        const rooms = createRoomAdmin({
-          db: chatDb(database.db),
-          bus: shared?.bus,
-          presence: shared && createRoomPresence(shared.redis, config.REDIS_PREFIX),
-        })
+        const db = chatDb(database.db)
+        // With Redis, the deletion is delivered from here at once; without, the running
+        // instances' relays deliver it (or the next instance to start).
+        const announcements =
+          shared &&
+          createRoomAnnouncements({
+            db,
+            bus: shared.bus,
+            presence: createRoomPresence(shared.redis, config.REDIS_PREFIX),
+            log: { warn: () => {} },
+          })
+        const rooms = createRoomAdmin({ db, announce: announcements?.flush })
         if (action === 'add') return addRooms(rooms, rest)
         if (action === 'list') return listRooms(rooms)
         return deleteRoom(rooms, rest[0])

@@ -41,7 +41,7 @@ const { app, config, started } = await runService({
       close: storage.close,
       bus: storage.bus,
       accounts: createAccounts({ db: auth.db, passwords: auth.passwords }),
-      rooms: createRoomAdmin({ db: chatDb(storage.database.db), bus: storage.bus }),
+      rooms: createRoomAdmin({ db: chatDb(storage.database.db) }),
     }
   },
 })

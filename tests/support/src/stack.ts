@@ -8,6 +8,7 @@ import {
   createMemoryRegistrationLimiter,
   createRedisLoginLimiter,
   createRedisRegistrationLimiter,
+  createRevocationRelay,
   createScryptHasher,
   createSessionService,
   type HashQueueLimits,
@@ -24,6 +25,7 @@ import {
   createMemoryPresenceState,
   createRedisPresence,
   createRoomAdmin,
+  createRoomAnnouncements,
   createRoomPresence,
   migrateChat,
   type Presence,
@@ -72,6 +74,8 @@ export interface StackOptions {
   registrationLimits?: RegistrationLimits
   /** Password hashing bounded as in production, at this scrypt cost; unset: unbounded, cost 10. */
   passwordHashing?: HashQueueLimits & { cost: number }
+  /** Lifetime of the tokens auth issues (an hour by default), for stories of a token expiring. */
+  tokenTtlSeconds?: number
 }
 
 /** What a process beside the chat instances (the admin CLI) reaches of the deployment. */
@@ -171,7 +175,7 @@ export async function startStack(t: Test, options: StackOptions = {}) {
       (redisUrl
         ? createRedisRegistrationLimiter(newRedis(), options.registrationLimits, prefix)
         : createMemoryRegistrationLimiter(options.registrationLimits)),
-    tokenTtlSeconds: TOKEN_TTL_SECONDS,
+    tokenTtlSeconds: options.tokenTtlSeconds ?? TOKEN_TTL_SECONDS,
   }
   let generation = 0
 
@@ -266,7 +270,10 @@ export async function startStack(t: Test, options: StackOptions = {}) {
 
   // Another process's token issuer with the deployment's keys: auth accepts its tokens.
   const issuer = Fastify()
-  await issuer.register(tokenIssuerPlugin, { keys, ttlSeconds: TOKEN_TTL_SECONDS })
+  await issuer.register(tokenIssuerPlugin, {
+    keys,
+    ttlSeconds: options.tokenTtlSeconds ?? TOKEN_TTL_SECONDS,
+  })
   await issuer.ready()
 
   const clients: ChatClient[] = []
@@ -283,12 +290,23 @@ export async function startStack(t: Test, options: StackOptions = {}) {
     for (const redis of redisClients) redis.disconnect()
   })
 
-  const rooms = createRoomAdmin({ db: chatDb(database.db), ...outsider() })
-  const accounts = createAccounts(authDeps)
-  const sessions = createSessionService({
-    ...authDeps,
+  // As a process beside the deployment (the CLI) does it: writes, then delivers what it wrote.
+  const roomAnnouncements = createRoomAnnouncements({
+    db: chatDb(database.db),
+    ...outsider(),
+    log: quietLogger,
+  })
+  const rooms = createRoomAdmin({ db: chatDb(database.db), announce: roomAnnouncements.flush })
+  const revocationRelay = createRevocationRelay({
+    db: authDeps.db,
     bus: newBus(),
     revocations: newRevocations(),
+    log: quietLogger,
+  })
+  const accounts = createAccounts({ ...authDeps, announce: revocationRelay.flush })
+  const sessions = createSessionService({
+    ...authDeps,
+    announce: revocationRelay.flush,
     issue: issuer.issueSessionToken,
   })
   const ask = async (

@@ -1,5 +1,7 @@
 import type { FieldErrors } from '@finchat/kit'
 import type { AuthDb, User } from '../db/schema.js'
+import { announceRevoked } from '../sessions/session-revocations.js'
+import { createSessionsRepository } from '../sessions/sessions.repository.js'
 import type { PasswordHasher } from '../users/password-hasher.js'
 import { MESSAGES, validateRegistration } from '../users/registration-rules.js'
 import { createUsersRepository, DuplicateUserError } from '../users/users.repository.js'
@@ -8,11 +10,25 @@ import { createUsersRepository, DuplicateUserError } from '../users/users.reposi
 export interface AccountsDeps {
   db: AuthDb
   passwords: PasswordHasher
+  /**
+   * Carries out the revocations a demotion committed (auth's relay flush). Absent (a CLI): the
+   * running auth's relay delivers them within a second.
+   */
+  announce?: () => Promise<unknown>
+  clock?: () => Date
 }
 
 export type RegisterResult = { ok: true; user: User } | { ok: false; errors: FieldErrors }
 
 export type Accounts = ReturnType<typeof createAccounts>
+
+/** A demotion refused because nobody would be left to administer the deployment. */
+export class LastAdminError extends Error {
+  override name = 'LastAdminError'
+  constructor(readonly username: string) {
+    super(`${username} is the last administrator: make another user an administrator first.`)
+  }
+}
 
 const takenMessage = (field: 'username' | 'email') =>
   field === 'email' ? MESSAGES.emailTaken : MESSAGES.usernameTaken
@@ -21,8 +37,14 @@ const takenMessage = (field: 'username' | 'email') =>
  * The use cases that write the users table: the REST routes, the CLI and the standalone's first
  * start all come through here.
  */
-export function createAccounts({ db, passwords }: AccountsDeps) {
+export function createAccounts({
+  db,
+  passwords,
+  announce,
+  clock = () => new Date(),
+}: AccountsDeps) {
   const users = createUsersRepository(db)
+  const sessions = createSessionsRepository(db)
   return {
     /** Field rules, then uniqueness in any letter case, then the insert. */
     async register(input: {
@@ -72,9 +94,29 @@ export function createAccounts({ db, passwords }: AccountsDeps) {
       return users.setPassword(existing.id, await passwords.hash(password))
     },
 
-    /** Grants or revokes admin rights (carried by tokens from the next login); undefined: no such user. */
-    setAdmin(username: string, isAdmin: boolean): Promise<User | undefined> {
-      return users.setAdmin(username, isAdmin)
+    /**
+     * Grants admin rights (carried by tokens from the next login) or revokes them (ending the
+     * user's sessions at once, so no token keeps them); undefined: no such user. Demoting the last administrator throws LastAdminError: the admin routes and page
+     * would have nobody left to use them, and only a shell on the server could undo it.
+     */
+    async setAdmin(username: string, isAdmin: boolean): Promise<User | undefined> {
+      if (isAdmin) return users.setAdmin(username, true)
+      const demoted = await db.transaction().execute(async (trx) => {
+        // Locked, so two administrators demoting each other at once cannot both pass the count.
+        const admins = await users.lockAdmins(trx)
+        const target = admins.find((a) => a.username.toLowerCase() === username.toLowerCase())
+        if (target && admins.length === 1) throw new LastAdminError(target.username)
+        const user = await users.setAdmin(username, false, trx)
+        if (user && target) {
+          // Their tokens say admin: every session ends, so none keeps admin rights (the next
+          // login gets a token without them).
+          const now = clock()
+          await announceRevoked(trx, user, await sessions.revokeAllOf(user.id, now, trx), now)
+        }
+        return user
+      })
+      if (demoted) await announce?.()
+      return demoted
     },
 
     list(): Promise<User[]> {

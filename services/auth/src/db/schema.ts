@@ -1,3 +1,4 @@
+import type { OutboxTable } from '@finchat/db'
 import type { ColumnType, Generated, Insertable, Kysely, Selectable } from 'kysely'
 
 export interface UsersTable {
@@ -20,6 +21,7 @@ export interface SessionsTable {
 export interface AuthDatabase {
   users: UsersTable
   sessions: SessionsTable
+  outbox: OutboxTable
 }
 
 export type User = Selectable<UsersTable>

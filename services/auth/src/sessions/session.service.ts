@@ -1,19 +1,21 @@
 import { randomUUID } from 'node:crypto'
-import type { Bus } from '@finchat/bus'
-import { type SessionRevokedEvent, STREAMS } from '@finchat/protocol'
-import type { RevocationList, Session, TokenIssuer } from '@finchat/sessions'
+import type { Session, TokenIssuer } from '@finchat/sessions'
 import type { AuthDb, User } from '../db/schema.js'
 import type { LoginLimiter } from '../limits/login-limiter.js'
 import type { PasswordHasher } from '../users/password-hasher.js'
 import { createUsersRepository } from '../users/users.repository.js'
+import { announceRevoked } from './session-revocations.js'
 import { createSessionsRepository } from './sessions.repository.js'
 
 export interface SessionServiceDeps {
   db: AuthDb
   passwords: PasswordHasher
   loginLimiter: LoginLimiter
-  bus: Bus
-  revocations: RevocationList
+  /**
+   * Carries out what revocations committed (the relay's flush): awaited, so that a logout that
+   * answers has normally taken effect everywhere; what it cannot deliver now follows later.
+   */
+  announce: () => Promise<unknown>
   /** Signs the token of a session just opened (auth's app passes `app.issueSessionToken`). */
   issue: TokenIssuer
   tokenTtlSeconds: number
@@ -28,11 +30,12 @@ export type OpenSessionResult =
 export type SessionService = ReturnType<typeof createSessionService>
 
 /**
- * The use cases that write the sessions table and announce `session.revoked`. Created
+ * The use cases that write the sessions table and announce `session.revoked` (through auth's
+ * outbox, in the same transaction: a revocation is never half done). Created
  * synchronously: the decoy hash starts at once and is awaited by the first login that needs it.
  */
 export function createSessionService(deps: SessionServiceDeps) {
-  const { passwords, loginLimiter, bus, revocations, issue, tokenTtlSeconds } = deps
+  const { passwords, loginLimiter, announce, issue, tokenTtlSeconds } = deps
   const clock = deps.clock ?? (() => new Date())
   const users = createUsersRepository(deps.db)
   const sessions = createSessionsRepository(deps.db)
@@ -88,18 +91,34 @@ export function createSessionService(deps: SessionServiceDeps) {
       return { ok: true, user, token }
     },
 
-    /** Revokes the session everywhere: its row, the shared list, and open chat sockets. */
+    /**
+     * Revokes the session everywhere: its row and the announcement commit together, then the
+     * shared list and open chat sockets hear of it (at once, or when Redis is back).
+     */
     async close(session: Session): Promise<void> {
-      await sessions.revoke(session.sessionId, clock())
-      await revocations.revoke(session.sessionId, session.expiresAt)
-      const event: SessionRevokedEvent = {
-        type: 'session.revoked',
-        session_id: session.sessionId,
-        user_id: session.userId,
-        username: session.username,
-        at: clock().getTime(),
-      }
-      await bus.append(STREAMS.authEvents, event)
+      const now = clock()
+      await deps.db.transaction().execute(async (trx) => {
+        if (!(await sessions.revoke(session.sessionId, now, trx))) return
+        await announceRevoked(
+          trx,
+          { id: session.userId, username: session.username },
+          [{ id: session.sessionId, expires_at: new Date(session.expiresAt * 1000) }],
+          now,
+        )
+      })
+      await announce()
+    },
+
+    /** "Log out everywhere": every open session of the user, this one included. */
+    async closeAll(user: { id: number; username: string }): Promise<number> {
+      const now = clock()
+      const revoked = await deps.db.transaction().execute(async (trx) => {
+        const rows = await sessions.revokeAllOf(user.id, now, trx)
+        await announceRevoked(trx, user, rows, now)
+        return rows
+      })
+      await announce()
+      return revoked.length
     },
 
     /** Auth's own table is the source of truth, even if the shared list lost an entry. */

@@ -30,5 +30,27 @@ export function createSessionsRepository(db: Kysely<AuthDatabase>) {
         .executeTakeFirst()
       return result.numUpdatedRows > 0n
     },
+
+    /** Revokes every open session of the user; the ones it revoked. */
+    async revokeAllOf(userId: number, now: Date, trx: Kysely<AuthDatabase> = db) {
+      return trx
+        .updateTable('sessions')
+        .set({ revoked_at: now })
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .where('expires_at', '>', now)
+        .returning(['id', 'expires_at'])
+        .execute()
+    },
+
+    /** Sessions revoked whose tokens have not expired yet: what the shared list must hold. */
+    async revokedInForce(now: Date, trx: Kysely<AuthDatabase> = db) {
+      return trx
+        .selectFrom('sessions')
+        .select(['id', 'expires_at'])
+        .where('revoked_at', 'is not', null)
+        .where('expires_at', '>', now)
+        .execute()
+    },
   }
 }

@@ -1,5 +1,6 @@
 import { PASSWORD, startStack } from '@finchat/testing'
 import t from 'tap'
+import { LastAdminError } from '../../src/accounts/accounts.service.js'
 
 t.test('accounts', async (t) => {
   const stack = await startStack(t, { chatInstances: 0 })
@@ -72,16 +73,19 @@ t.test('accounts', async (t) => {
     t.equal(await loginStatus('finbot', 'first'), 400, 'the old one does not')
   })
 
-  t.test('setAdmin grants and revokes, from the next login on', async (t) => {
+  t.test('setAdmin grants from the next login on; a demotion ends every session', async (t) => {
     await accounts.register({ username: 'carol', password: PASSWORD })
     const before = await stack.login('carol')
 
     t.match(await accounts.setAdmin('CAROL', true), { username: 'carol', is_admin: true })
-    t.match((await stack.profile(await stack.login('carol'))).json(), { is_admin: true })
+    t.equal((await stack.profile(before)).statusCode, 200, 'a grant leaves open sessions alone')
+    const asAdmin = await stack.login('carol')
+    t.match((await stack.profile(asAdmin)).json(), { is_admin: true })
 
     t.match(await accounts.setAdmin('carol', false), { username: 'carol', is_admin: false })
+    t.equal((await stack.profile(asAdmin)).statusCode, 401, 'the token saying admin is refused')
+    t.equal((await stack.profile(before)).statusCode, 401, 'so is every other session of hers')
     t.match((await stack.profile(await stack.login('carol'))).json(), { is_admin: false })
-    t.equal((await stack.profile(before)).statusCode, 200, 'an open session lives on')
 
     t.equal(await accounts.setAdmin('nobody', true), undefined, 'no such user')
   })
@@ -90,5 +94,22 @@ t.test('accounts', async (t) => {
     // Which spelling of bob won the race varies, and so does its place under the collation.
     const listed = (await accounts.list()).map((u) => `${u.username.toLowerCase()}:${u.is_admin}`)
     t.same(listed.sort(), ['alice:false', 'bob:false', 'carol:false', 'finbot:false', 'root:true'])
+  })
+
+  t.test('two administrators demoting each other at once: one of them stays', async (t) => {
+    await accounts.setAdmin('carol', true)
+    const admins = async () =>
+      (await accounts.list()).filter((u) => u.is_admin).map((u) => u.username)
+    t.same(await admins(), ['carol', 'root'])
+
+    const outcomes = await Promise.allSettled([
+      accounts.setAdmin('root', false),
+      accounts.setAdmin('carol', false),
+    ])
+    t.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1, 'one demotion done')
+    const refused = outcomes.find((o) => o.status === 'rejected')?.reason
+    t.type(refused, LastAdminError, 'the other refused')
+    t.same(await admins(), [refused.username], 'the refused one is the administrator left')
+    await t.rejects(accounts.setAdmin(refused.username, false), LastAdminError)
   })
 })

@@ -1,3 +1,4 @@
+import type { OutboxTable } from '@finchat/db'
 import type { ColumnType, Generated, Kysely, Selectable } from 'kysely'
 
 export interface RoomsTable {
@@ -20,6 +21,7 @@ export interface MessagesTable {
 export interface ChatDatabase {
   rooms: RoomsTable
   messages: MessagesTable
+  outbox: OutboxTable
 }
 
 export type RoomRow = Selectable<RoomsTable>

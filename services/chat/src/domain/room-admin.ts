@@ -1,17 +1,16 @@
-import type { Bus } from '@finchat/bus'
 import type { ChatDb, RoomRow } from '../db/schema.js'
-import { createChatEvents } from '../events/chat-events.js'
-import type { Presence } from '../presence/presence.js'
+import { announceRoomDeleted } from './room-announcements.js'
 import { roomNameProblem } from './room-name.js'
 import { createRoomsRepository, DuplicateRoomError } from './rooms.repository.js'
 
 export interface RoomAdminDeps {
   db: ChatDb
-  /** Absent: nobody is told (a CLI on an embedded database, with no running instance to tell). */
-  bus?: Bus
-  /** Where members of a deleted room are forgotten; absent when no presence store is reachable. */
-  presence?: Pick<Presence, 'forgetRoom'>
-  clock?: () => Date
+  /**
+   * Carries out what a deletion committed (a relay's flush), awaited so that a deletion that
+   * answers has normally parted the members already. Absent: the running instances' relays
+   * deliver it within a second, or the next instance to start.
+   */
+  announce?: () => Promise<unknown>
 }
 
 export type CreateRoomResult = { ok: true; room: RoomRow } | { ok: false; problem: string }
@@ -24,7 +23,6 @@ export const DUPLICATE_ROOM = 'A room with that name already exists.'
  */
 export function createRoomAdmin(deps: RoomAdminDeps) {
   const rooms = createRoomsRepository(deps.db)
-  const events = deps.bus ? createChatEvents({ bus: deps.bus, clock: deps.clock }) : undefined
 
   return {
     /** Every room, sorted by name in code-point order. */
@@ -45,14 +43,17 @@ export function createRoomAdmin(deps: RoomAdminDeps) {
     },
 
     /**
-     * Deletes the room (named in any letter case) and its history, forgets who was in it, and
-     * tells every instance, which parts its members. The deleted room, or undefined if none.
+     * Deletes the room (named in any letter case) and its history; the announcement, committed
+     * with it, makes every instance forget who was in it and part its members. The deleted
+     * room, or undefined if none.
      */
     async delete(name: string): Promise<RoomRow | undefined> {
-      const room = await rooms.delete(name)
-      if (!room) return undefined
-      await deps.presence?.forgetRoom(room.name)
-      await events?.roomDeleted(room.name)
+      const room = await deps.db.transaction().execute(async (trx) => {
+        const deleted = await rooms.delete(name, trx)
+        if (deleted) await announceRoomDeleted(trx, deleted.name)
+        return deleted
+      })
+      if (room) await deps.announce?.()
       return room
     },
   }

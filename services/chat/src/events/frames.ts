@@ -66,6 +66,12 @@ export const LOGGED_OUT = JSON.stringify({
   type: 'notification',
   code: 'logged-out',
 } satisfies LoggedOutNotification)
+/** Sent as its token expires to a connection still open. */
+export const SESSION_EXPIRED = JSON.stringify({
+  type: 'notification',
+  code: 'logged-out',
+  reason: 'expired',
+} satisfies LoggedOutNotification)
 
 export const fatalFrame = (code: FatalCode) =>
   JSON.stringify({ type: 'fatal', code } satisfies FatalFrame)

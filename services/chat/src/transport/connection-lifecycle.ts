@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify'
 import type { RawData, WebSocket } from 'ws'
 import type { Commands } from '../domain/commands.js'
 import type { ChatEvents } from '../events/chat-events.js'
-import { fatalFrame, LOGGED_OUT, MOTD } from '../events/frames.js'
+import { fatalFrame, LOGGED_OUT, MOTD, SESSION_EXPIRED } from '../events/frames.js'
 import type { Presence, PresenceHandlers } from '../presence/presence.js'
 import { ChatConnection } from './chat-connection.js'
 import type { ConnectionRegistry } from './connection-registry.js'
@@ -24,12 +24,39 @@ export interface ConnectionLifecycleOptions {
     maxBufferedBytes: number
     /** Interval of websocket pings; a peer silent for a whole interval is dropped. */
     pingIntervalMs: number
+    /** Longest a handshake may take (token check, claim of the user); then 1013. */
+    handshakeTimeoutMs: number
+    /** Frames, and their bytes, a client may send before its handshake finishes; then 1008. */
+    maxEarlyFrames: number
+    maxEarlyBytes: number
   }
   log: {
     debug(obj: object, msg: string): void
     warn(obj: object, msg: string): void
   }
   onConnectionCount(count: number): void
+}
+
+const rawLength = (data: RawData) =>
+  Array.isArray(data) ? data.reduce((sum, part) => sum + part.length, 0) : data.byteLength
+
+// setTimeout's longest delay (about 24.8 days); a later expiry is waited for in steps.
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/**
+ * Calls `expire` when the token's expiry (seconds since the epoch) has come, so a connection
+ * does not outlive the token it was opened with. `timer` is the current step's, to clear.
+ */
+function atExpiry(expiresAt: number, expire: () => void) {
+  const handle = { timer: undefined as NodeJS.Timeout | undefined }
+  // Never at once, even when already due: the connection's setup finishes first.
+  const arm = () => {
+    const left = expiresAt * 1000 - Date.now()
+    handle.timer = setTimeout(left <= 0 ? expire : arm, Math.max(0, Math.min(left, MAX_TIMER_MS)))
+    handle.timer.unref()
+  }
+  arm()
+  return handle
 }
 
 function endWithFatal(socket: WebSocket, code: FatalCode) {
@@ -121,23 +148,57 @@ export function createConnectionLifecycle(options: ConnectionLifecycleOptions) {
     // they use (not the request, nor its logger, which would cost every open connection).
     const reqId = request.id
     let connection: ChatConnection | undefined
-    // Frames may arrive while the handshake is checked: keep them, in order, for afterwards.
+    // Frames may arrive while the handshake is checked: keep them, in order, for afterwards,
+    // but only so many: a client cannot make the server hold what it sends before it is known.
     let early: [RawData, boolean][] | undefined
+    let earlyBytes = 0
     socket.on('message', (data, isBinary) => {
-      if (connection) readFrame(connection, data, isBinary)
-      else if (early) early.push([data, isBinary])
-      else early = [[data, isBinary]]
+      if (connection) return readFrame(connection, data, isBinary)
+      if (socket.readyState !== socket.OPEN) return
+      early ??= []
+      early.push([data, isBinary])
+      earlyBytes += rawLength(data)
+      if (early.length > limits.maxEarlyFrames || earlyBytes > limits.maxEarlyBytes) {
+        early = undefined
+        socket.close(CloseCode.policyViolation, 'too much sent before the handshake finished')
+      }
     })
     socket.on('error', (err) => log.debug({ reqId, err }, 'websocket error'))
+    // A handshake waits on the revocation list and the presence store: it may not wait forever.
+    const handshake = setTimeout(() => {
+      if (connection || socket.readyState !== socket.OPEN) return
+      request.log.warn({}, 'a websocket handshake took too long')
+      socket.close(CloseCode.tryAgainLater, 'try again later')
+    }, limits.handshakeTimeoutMs)
+    try {
+      await handshakeFor(socket, request, (opened) => {
+        connection = opened
+      })
+    } finally {
+      clearTimeout(handshake)
+    }
+    const waiting = early ?? []
+    early = undefined
+    if (!connection || socket.readyState !== socket.OPEN) return
+    for (const [data, isBinary] of waiting) readFrame(connection, data, isBinary)
+  }
 
+  /** Authenticates the socket, claims its user and registers it; `onOpened` once it is the user's. */
+  async function handshakeFor(
+    socket: WebSocket,
+    request: FastifyRequest,
+    onOpened: (connection: ChatConnection) => void,
+  ) {
     let auth: HandshakeResult
     try {
       auth = await options.authenticate(request)
     } catch (err) {
       // The revocation list is unreachable: not the client's fault, so no `fatal`.
       request.log.warn({ err }, 'could not verify a websocket token')
-      return socket.close(1013, 'try again later')
+      return socket.close(CloseCode.tryAgainLater, 'try again later')
     }
+    // Closed meanwhile (by the client, the timeout or the early-frames limit): nothing to claim.
+    if (socket.readyState !== socket.OPEN) return
     if (auth.kind === 'refused') return endWithFatal(socket, FatalCode.notAuthenticated)
     const { session } = auth
     // A user reconnecting right after a close finds the old connection still letting go here:
@@ -160,15 +221,19 @@ export function createConnectionLifecycle(options: ConnectionLifecycleOptions) {
     }
     registry.add(opened)
     options.onConnectionCount(registry.size)
-    socket.on('close', () => void release(opened))
+    const expiry = atExpiry(session.expiresAt, () => {
+      opened.send(SESSION_EXPIRED)
+      void end(opened, CloseCode.normal)
+    })
+    socket.on('close', () => {
+      clearTimeout(expiry.timer)
+      void release(opened)
+    })
     socket.on('pong', () => {
       opened.alive = true
     })
     if (auth.viaToken) opened.send(MOTD)
-    connection = opened
-    const waiting = early ?? []
-    early = undefined
-    for (const [data, isBinary] of waiting) readFrame(opened, data, isBinary)
+    onOpened(opened)
   }
 
   const presenceHandlers: Pick<PresenceHandlers, 'onEvicted' | 'onRecordsLost'> = {
