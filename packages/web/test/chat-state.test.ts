@@ -6,6 +6,7 @@ import {
   reduceChat,
   roomsToRejoin,
   SERVER_LOGS,
+  toResend,
 } from '../src/chat/chat-state.js'
 
 // What the room views show, from the frames the server sends: the state logic of the web UI.
@@ -187,4 +188,75 @@ t.test('a deleted room leaves the list, and the user is out of it', async (t) =>
   })
   t.same(state.names, ['family'])
   t.equal(state.active, SERVER_LOGS, 'the view falls back to the server logs')
+})
+
+t.test(
+  'messages left unanswered are sent again after a reconnection, under their names',
+  async (t) => {
+    let state = frames(initialChatState, listed, ownJoin([{ id: 1, user: 'bob', body: 'before' }]))
+    const sent = (client_id: string, body: string) =>
+      reduceChat(state, { type: 'sent', message: { client_id, room_name: 'investments', body } })
+    state = sent('c-1', 'echoed')
+    state = sent('c-2', 'stored, echo lost')
+    state = sent('c-3', 'never arrived')
+    state = sent('c-4', 'refused')
+    state = frames(
+      state,
+      { ...message(2, 'alice', 'echoed', true), client_id: 'c-1' } as ServerFrame,
+      { type: 'error', code: 'room:empty-message', client_id: 'c-4' },
+    )
+    t.same(
+      toResend(state),
+      [
+        { type: 'message', room_name: 'investments', body: 'stored, echo lost', client_id: 'c-2' },
+        { type: 'message', room_name: 'investments', body: 'never arrived', client_id: 'c-3' },
+      ],
+      'what got its echo or an error is not sent again; the rest is, with the same client_id',
+    )
+
+    // The connection dropped; the rejoin's status holds c-2, stored as id 3 before the drop.
+    state = reduceChat(state, { type: 'connection', status: 'reconnecting' })
+    state = frames(
+      state,
+      ownJoin([
+        { id: 2, user: 'alice', body: 'echoed' },
+        { id: 3, user: 'alice', body: 'stored, echo lost' },
+      ]),
+    )
+    t.same(
+      toResend(state).map((frame) => frame.client_id),
+      ['c-2', 'c-3'],
+      'sent again after the rejoin',
+    )
+    // The server answers c-2 with the original's echo, and stores c-3 now.
+    state = frames(
+      state,
+      { ...message(3, 'alice', 'stored, echo lost', true), client_id: 'c-2' } as ServerFrame,
+      { ...message(4, 'alice', 'never arrived', true), client_id: 'c-3' } as ServerFrame,
+    )
+    t.same(toResend(state), [], 'every message answered')
+    t.same(
+      state.rooms.investments?.lines.flatMap((l) => (l.kind === 'message' ? [l.body] : [])),
+      ['before', 'echoed', 'stored, echo lost', 'never arrived'],
+      'no line twice',
+    )
+  },
+)
+
+t.test('unanswered messages of a room the user left are not sent again', async (t) => {
+  let state = frames(initialChatState, listed, ownJoin([]))
+  state = reduceChat(state, {
+    type: 'sent',
+    message: { client_id: 'c-1', room_name: 'investments', body: 'left behind' },
+  })
+  state = frames(state, {
+    type: 'room:notification',
+    code: 'parted',
+    you: true,
+    user: 'alice',
+    room_name: 'investments',
+    stamp,
+  })
+  t.same(toResend(state), [])
+  t.same(state.unanswered, [], 'and forgotten')
 })

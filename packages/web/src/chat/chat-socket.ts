@@ -93,3 +93,13 @@ export function openChatSocket(options: ChatSocketOptions): ChatSocket {
 export function chatSocketUrl(location: Location): string {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/chat`
 }
+
+/**
+ * A fresh `client_id` for a message. `crypto.randomUUID` exists only in secure contexts (HTTPS,
+ * localhost); a page served over plain HTTP gets as many random bits from getRandomValues.
+ */
+export function newClientId(): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID()
+  const bytes = crypto.getRandomValues(new Uint8Array(16))
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')
+}

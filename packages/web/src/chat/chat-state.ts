@@ -1,4 +1,9 @@
-import { compareCodePoints, type HistoryMessage, type ServerFrame } from '@finchat/protocol'
+import {
+  compareCodePoints,
+  type HistoryMessage,
+  type MessageFrame,
+  type ServerFrame,
+} from '@finchat/protocol'
 
 /** One line of a room's scroll-back, as the room view shows it. */
 export type Line =
@@ -31,8 +36,21 @@ export type Fatal = 'already-chatting' | 'not-authenticated' | 'logged-out'
 
 export const SERVER_LOGS = '' as const
 
+/**
+ * A message sent, with the name (`client_id`) the server knows it by, that got neither its echo
+ * nor an error yet. The connection may have dropped before either came: it is sent again after
+ * the reconnection, and the server answers a message it already stored with its echo.
+ */
+export interface Unanswered {
+  client_id: string
+  room_name: string
+  body: string
+}
+
 export interface ChatState {
   rooms: Record<string, Room>
+  /** Messages sent and not answered yet, oldest first. */
+  unanswered: Unanswered[]
   /** Room names in code-point order, as the server lists them. */
   names: string[]
   /** The open view: a room name, or SERVER_LOGS. */
@@ -47,12 +65,16 @@ export type ChatAction =
   | { type: 'open'; view: string }
   | { type: 'connection'; status: ConnectionStatus }
   | { type: 'log'; text: string; level?: LogLine['level']; at?: number }
+  | { type: 'sent'; message: Unanswered }
 
 const MAX_LINES = 1000
 const MAX_LOGS = 200
+/** Beyond this many, the oldest unanswered message is given up. */
+const MAX_UNANSWERED = 100
 
 export const initialChatState: ChatState = {
   rooms: {},
+  unanswered: [],
   names: [],
   active: SERVER_LOGS,
   logs: [],
@@ -64,6 +86,18 @@ export function roomsToRejoin(state: ChatState): Array<{ name: string; lastId: n
   return Object.values(state.rooms)
     .filter((room) => room.joined)
     .map((room) => ({ name: room.name, lastId: room.lastId }))
+}
+
+/** The message frame for `body`, named so that sending it again is safe. */
+export function messageFrame(room: string, body: string, clientId: string): MessageFrame {
+  return { type: 'message', room_name: room, body, client_id: clientId }
+}
+
+/** What to send again after a reconnection, once its rooms are joined again: the unanswered. */
+export function toResend(state: ChatState): MessageFrame[] {
+  return state.unanswered
+    .filter((message) => state.rooms[message.room_name]?.joined)
+    .map((message) => messageFrame(message.room_name, message.body, message.client_id))
 }
 
 export function reduceChat(state: ChatState, action: ChatAction): ChatState {
@@ -82,8 +116,29 @@ export function reduceChat(state: ChatState, action: ChatAction): ChatState {
     case 'log':
       return log(state, action.text, action.level ?? 'info', action.at)
     case 'frame':
-      return onFrame(state, action.frame, action.at ?? Date.now())
+      return onFrame(answered(state, action.frame), action.frame, action.at ?? Date.now())
+    case 'sent': {
+      const kept = state.unanswered.slice(-(MAX_UNANSWERED - 1))
+      return { ...state, unanswered: [...kept, action.message] }
+    }
   }
+}
+
+/** Forgets the unanswered messages `frame` answers: its own echo, an error, leaving the room. */
+function answered(state: ChatState, frame: ServerFrame): ChatState {
+  if (state.unanswered.length === 0) return state
+  let done: (message: Unanswered) => boolean
+  if (frame.type === 'error' && 'client_id' in frame && frame.client_id !== undefined) {
+    done = (message) => message.client_id === frame.client_id
+  } else if (frame.type === 'room:notification' && frame.code === 'message' && frame.you) {
+    done = (message) => message.client_id === frame.client_id
+  } else if (frame.type === 'room:notification' && frame.code === 'parted' && frame.you) {
+    done = (message) => message.room_name === frame.room_name
+  } else {
+    return state
+  }
+  const unanswered = state.unanswered.filter((message) => !done(message))
+  return unanswered.length === state.unanswered.length ? state : { ...state, unanswered }
 }
 
 function onFrame(state: ChatState, frame: ServerFrame, at: number): ChatState {

@@ -1,14 +1,16 @@
 import type { ProfileResponse } from '@finchat/protocol'
 import { useEffect, useReducer, useRef, useState } from 'preact/hooks'
-import { type ChatSocket, chatSocketUrl, openChatSocket } from '../chat/chat-socket.js'
+import { type ChatSocket, chatSocketUrl, newClientId, openChatSocket } from '../chat/chat-socket.js'
 import {
   type ChatState,
   initialChatState,
   type Line,
+  messageFrame,
   type Room,
   reduceChat,
   roomsToRejoin,
   SERVER_LOGS,
+  toResend,
 } from '../chat/chat-state.js'
 
 const COMMAND = /^\/([^=\s]+)=([\s\S]*)$/
@@ -42,6 +44,9 @@ export function ChatView(props: ChatViewProps) {
           send({ type: 'join', room_name: room.name })
           if (room.lastId > 0) send({ type: 'history', room_name: room.name, after: room.lastId })
         }
+        // Then what got no answer before the connection dropped: stored already, the server
+        // answers with its echo (the id de-duplicates it), else it is stored now.
+        for (const frame of toResend(latest.current)) send(frame)
       },
     })
     socket.current = opened
@@ -49,6 +54,12 @@ export function ChatView(props: ChatViewProps) {
   }, [])
 
   const send = socket.current?.send ?? (() => false)
+  const say = (room: string, body: string) => {
+    const clientId = newClientId()
+    if (!send(messageFrame(room, body, clientId))) return false
+    dispatch({ type: 'sent', message: { client_id: clientId, room_name: room, body } })
+    return true
+  }
   const open = (view: string) => {
     dispatch({ type: 'open', view })
     const room = latest.current.rooms[view]
@@ -99,7 +110,7 @@ export function ChatView(props: ChatViewProps) {
           ))}
         </ul>
       </nav>
-      {active ? <RoomView room={active} send={send} /> : <ServerLogs state={state} />}
+      {active ? <RoomView room={active} send={send} say={say} /> : <ServerLogs state={state} />}
     </div>
   )
 }
@@ -130,8 +141,10 @@ function RoomLink(props: { room: Room; current: boolean; onOpen(name: string): v
 function RoomView(props: {
   room: Room
   send: (frame: Parameters<ChatSocket['send']>[0]) => boolean
+  /** Sends a message, named so that it can be sent again after a reconnection. */
+  say: (room: string, body: string) => boolean
 }) {
-  const { room, send } = props
+  const { room, send, say } = props
   const input = useRef<HTMLInputElement>(null)
   const scroller = useRef<HTMLOListElement>(null)
   useEffect(() => input.current?.focus(), [room.name])
@@ -153,7 +166,7 @@ function RoomView(props: {
           command: command[1] as string,
           payload: command[2] as string,
         })
-      : send({ type: 'message', room_name: room.name, body: text })
+      : say(room.name, text)
     if (sent) field.value = ''
   }
 
