@@ -114,6 +114,19 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
     },
   )
 
+  // Extension: a lost device or a leaked token. Every session of the user ends, this one too;
+  // the web UI's cookie goes with it.
+  app.post(
+    '/logout/everywhere',
+    { preHandler: app.authenticate, schema: { response: NO_CONTENT } },
+    async (request, reply) => {
+      const session = request.session
+      if (!session) throw new Error('authenticate ran without a session')
+      await sessions.closeAll({ id: session.userId, username: session.username })
+      return reply.clearCookie(cookieName, cookieOptions(request)).code(204).send()
+    },
+  )
+
   app.get('/profile', profileRoute, currentProfile)
 
   // Extension: the web UI's session lives in an HttpOnly cookie, out of reach of scripts.

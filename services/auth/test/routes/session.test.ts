@@ -89,4 +89,29 @@ t.test('profile and logout', async (t) => {
     t.same((await logout(`Token ${token}`)).json(), { detail: 'Invalid token.' })
     t.same((await logout()).json(), { detail: 'Authentication credentials were not provided.' })
   })
+
+  t.test('logging out everywhere ends every session of the user, and only hers', async (t) => {
+    await stack.accounts.register({ username: 'bob', password: PASSWORD })
+    const [phone, laptop, bobs] = [
+      await stack.login('alice'),
+      await stack.login('alice'),
+      await stack.login('bob'),
+    ]
+    const elsewhere = createTokenVerifier({
+      publicKey: stack.keys.publicKey,
+      revocations: stack.newRevocations(),
+    })
+    const everywhere = await app.inject({
+      method: 'POST',
+      url: '/logout/everywhere',
+      headers: { authorization: `Token ${laptop}` },
+    })
+    t.equal(everywhere.statusCode, 204)
+    for (const token of [phone, laptop]) {
+      t.equal((await profile(`Token ${token}`)).statusCode, 401, 'refused by auth')
+      t.equal(await elsewhere(token), null, 'and by every other process, at once')
+    }
+    t.equal((await profile(`Token ${bobs}`)).statusCode, 200, "bob's session lives on")
+    t.ok(await elsewhere(bobs))
+  })
 })
