@@ -52,6 +52,12 @@ interface InsertedRow extends StoredMessage {
 /** A stored message and the name its sender gave it. */
 export interface OriginalMessage extends StoredMessage, NamedMessage {}
 
+/**
+ * Only for a batch with named messages: the clause makes PostgreSQL insert every row of the
+ * statement speculatively, which costs old clients' messages a fifth more for nothing.
+ */
+const skipRepeats = sql`on conflict (room_id, user_id, client_id) where client_id is not null do nothing`
+
 /** Lets go of the rooms' locks (by room id) held on the connection; one row, their count. */
 const unlockRoomsSql = (roomIds: number[]) =>
   sql`select count(pg_advisory_unlock(${ROOM_LOCK_SPACE}, room)) from unnest(${roomIds}::int4[]) as room`
@@ -65,7 +71,8 @@ export function createMessagesRepository(db: Kysely<ChatDatabase>) {
      * one round trip: the locks are taken before any id is drawn, and ids increase in the order
      * given. The locks serialize each room's writers across instances until released on the
      * same connection (or until that connection ends, should the process die). One text for
-     * any batch (arrays as parameters), prepared: the server neither parses nor plans it again.
+     * any batch (arrays as parameters; a second one if it has named messages), prepared: the
+     * server neither parses nor plans it again.
      * The answer is aligned with `batch`: `undefined` where a message repeats one already
      * stored under its name (`clientId`), before or earlier in the batch, and is not stored.
      */
@@ -90,7 +97,7 @@ export function createMessagesRepository(db: Kysely<ChatDatabase>) {
           ${batch.map((message) => message.body)}::text[],
           ${batch.map((message) => message.clientId ?? null)}::text[]
         ) as v(room_id, user_id, username, body, client_id)
-        on conflict (room_id, user_id, client_id) where client_id is not null do nothing
+        ${batch.some((message) => message.clientId !== undefined) ? skipRepeats : sql``}
         returning id, username, body, created_at, room_id, user_id, client_id
       `).execute(conn)
       return alignWithBatch(batch, result.rows)
