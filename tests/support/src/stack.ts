@@ -65,6 +65,8 @@ export interface StackOptions {
   webRoot?: string
   limits?: Partial<ChatLimits>
   presenceTimings?: { heartbeatMs: number; deadAfterMs: number }
+  /** Wraps each chat instance's bus, to make Redis fail where an instance uses it. */
+  chatBus?: (bus: Bus) => Bus
   /**
    * Failed-login budgets for auth, the rest as LIMITED; kept in Redis when REDIS_URL is set, as
    * a deployment keeps them. Unset, failed logins are never limited.
@@ -185,7 +187,7 @@ export async function startStack(t: Test, options: StackOptions = {}) {
     app.register(
       buildChat({
         db: chatDb(database.db),
-        bus: newBus(),
+        bus: options.chatBus ? options.chatBus(newBus()) : newBus(),
         presence: redisUrl
           ? createRedisPresence({
               redis: newRedis(),
