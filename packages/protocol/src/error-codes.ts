@@ -10,9 +10,11 @@ export const ErrorCode = {
   messageTooLong: 'room:message-too-long',
   rateLimited: 'rate-limited',
   /**
-   * Extension: the request was valid but failed on our side (store or bus unavailable). Nothing
-   * was stored or broadcast, so the client may retry. One generic code rather than one per
-   * operation, so that clients need a single rule for "not your fault, try again".
+   * Extension: the request was valid but failed on our side (store or bus unavailable), so the
+   * client may retry. A `message` may have been stored all the same (the server could not tell
+   * whether members received it): sent again with its `client_id`, it is not stored twice. One
+   * generic code rather than one per operation, so that clients need a single rule for "not
+   * your fault, try again".
    */
   internalError: 'internal-error',
 } as const
