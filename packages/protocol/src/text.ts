@@ -1,4 +1,4 @@
-import { HISTORY_PAGE_SIZE, MAX_MESSAGE_LENGTH } from './limits.js'
+import { HISTORY_PAGE_SIZE, MAX_CLIENT_ID_LENGTH, MAX_MESSAGE_LENGTH } from './limits.js'
 
 /** Sent as `api-motd` to token (API) clients right after they connect. */
 export const MOTD_TEXT =
@@ -20,6 +20,8 @@ export const HELP_TEXT = [
   '    Leave a room you have joined.',
   '{"type": "message", "room_name": "<room>", "body": "<text>"}',
   `    Post a message (at most ${MAX_MESSAGE_LENGTH} characters) to a room you have joined.`,
+  `    Add "client_id": "<name>" (at most ${MAX_CLIENT_ID_LENGTH} visible ASCII characters) to send it`,
+  '    again safely: sent again with the same name, it is not stored twice and you get its echo.',
   '{"type": "message", "room_name": "<room>", "command": "<command>", "payload": "<payload>"}',
   '    Send the custom command /<command>=<payload> to a room you have joined; it is not stored.',
   '    For instance, command "stock" with payload "aapl.us" asks the stock bot for a quote.',

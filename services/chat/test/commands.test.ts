@@ -73,7 +73,16 @@ t.test('help lists every command', async (t) => {
   for (const type of ['help', 'list', 'join', 'part', 'message', 'custom', 'history']) {
     t.match(text, new RegExp(`"type":\\s*"${type}"`), `mentions ${type}`)
   }
-  for (const field of ['room_name', 'body', 'command', 'payload', 'before', 'after', 'limit']) {
+  for (const field of [
+    'room_name',
+    'body',
+    'client_id',
+    'command',
+    'payload',
+    'before',
+    'after',
+    'limit',
+  ]) {
     t.match(text, `"${field}"`, `mentions the field ${field}`)
   }
 })
