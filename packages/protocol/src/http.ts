@@ -43,7 +43,7 @@ export type ProfileResponse = Static<typeof ProfileResponse>
 export const FieldErrors = Type.Record(Type.String(), Type.Array(Type.String(), { minItems: 1 }))
 export type FieldErrors = Static<typeof FieldErrors>
 
-/** `401`, `403`, `404` and other errors not tied to a field. */
+/** `401`, `403`, `404`, `409` and other errors not tied to a field. */
 export const DetailError = Type.Object({
   detail: Type.String(),
 })

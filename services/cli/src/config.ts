@@ -5,6 +5,9 @@ import { type Static, Type } from '@sinclair/typebox'
 export const CliConfigSchema = Type.Object({
   ...storageConfigFields,
   PASSWORD_HASH_COST: Type.Integer({ minimum: 10, maximum: 20, default: 15 }),
+  /** The bot's account, for `users create-bot`: the bot's own variables. */
+  FINBOT_USERNAME: Type.Optional(Type.String({ minLength: 1 })),
+  FINBOT_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
 })
 
 export type CliConfig = Static<typeof CliConfigSchema>

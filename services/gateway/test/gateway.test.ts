@@ -172,6 +172,8 @@ t.test('the API is documented at /docs, from the services themselves', async (t)
   ]) {
     t.ok(document.paths[path], `${path} is documented`)
   }
+  const adminRights = document.paths['/admin/users/{username}/admin'] as Record<string, unknown>
+  t.ok(adminRights?.post && adminRights.delete, 'admin rights granted and taken back')
   t.match(await (await fetch(`${gateway.url}/docs`)).text(), /swagger/i)
 })
 

@@ -1,8 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { DetailError, UserList, UserSummary } from '@finchat/protocol'
 import { Type } from '@sinclair/typebox'
-import type { Accounts } from '../accounts/accounts.service.js'
+import { type Accounts, LastAdminError } from '../accounts/accounts.service.js'
 import { toUserSummary } from '../users/user-views.js'
+
+const NO_SUCH_USER = 'No such user.'
 
 export interface AdminUserRoutesOptions {
   accounts: Accounts
@@ -21,18 +23,47 @@ export const adminUserRoutes: FastifyPluginAsyncTypebox<AdminUserRoutesOptions> 
     async () => ({ users: (await accounts.list()).map(toUserSummary) }),
   )
 
+  const params = Type.Object({ username: Type.String({ maxLength: 150 }) })
+
   app.post(
     '/admin/users/:username/admin',
     {
       schema: {
-        params: Type.Object({ username: Type.String({ maxLength: 150 }) }),
+        params,
         response: { 200: UserSummary, 401: DetailError, 403: DetailError, 404: DetailError },
       },
     },
     async (request, reply) => {
       const user = await accounts.setAdmin(request.params.username, true)
-      if (!user) return reply.code(404).send({ detail: 'No such user.' })
+      if (!user) return reply.code(404).send({ detail: NO_SUCH_USER })
       return toUserSummary(user)
+    },
+  )
+
+  // An administrator may demote themself while another one remains.
+  app.delete(
+    '/admin/users/:username/admin',
+    {
+      schema: {
+        params,
+        response: {
+          200: UserSummary,
+          401: DetailError,
+          403: DetailError,
+          404: DetailError,
+          409: DetailError,
+        },
+      },
+    },
+    async (request, reply) => {
+      try {
+        const user = await accounts.setAdmin(request.params.username, false)
+        if (!user) return reply.code(404).send({ detail: NO_SUCH_USER })
+        return toUserSummary(user)
+      } catch (error) {
+        if (!(error instanceof LastAdminError)) throw error
+        return reply.code(409).send({ detail: error.message })
+      }
     },
   )
 }

@@ -63,6 +63,19 @@ export function createUsersRepository(db: Kysely<AuthDatabase>) {
       return trx.selectFrom('users').selectAll().orderBy('username').execute()
     },
 
+    /**
+     * The administrators, locked until the transaction ends: a concurrent demotion waits, then
+     * sees the rows as this one left them.
+     */
+    lockAdmins(trx: Kysely<AuthDatabase>) {
+      return trx
+        .selectFrom('users')
+        .select(['id', 'username'])
+        .where('is_admin', '=', true)
+        .forUpdate()
+        .execute()
+    },
+
     setAdmin(username: string, isAdmin: boolean, trx: Kysely<AuthDatabase> = db) {
       return trx
         .updateTable('users')

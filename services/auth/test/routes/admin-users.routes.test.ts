@@ -44,3 +44,58 @@ t.test('user administration is for administrators only', async (t) => {
   })
   t.equal(missing.statusCode, 404)
 })
+
+t.test('admin rights are taken back, but never from the last administrator', async (t) => {
+  const stack = await startStack(t, { chatInstances: 0 })
+  const { app } = stack.auth
+  const rootToken = await stack.adminToken('root')
+  const bobToken = await stack.token('bob')
+  await stack.register('alice')
+  const as = (token: string | undefined, method: 'GET' | 'POST' | 'DELETE', url: string) =>
+    app.inject({ method, url, headers: token ? { authorization: `Token ${token}` } : {} })
+  const admins = async (token: string) =>
+    (await as(token, 'GET', '/admin/users'))
+      .json()
+      .users.filter((u: { is_admin: boolean }) => u.is_admin)
+      .map((u: { username: string }) => u.username)
+
+  t.equal((await as(undefined, 'DELETE', '/admin/users/root/admin')).statusCode, 401)
+  t.equal(
+    (await as(bobToken, 'DELETE', '/admin/users/root/admin')).statusCode,
+    403,
+    'a user cannot demote an administrator',
+  )
+
+  t.equal((await as(rootToken, 'POST', '/admin/users/alice/admin')).statusCode, 200)
+  t.equal((await as(await stack.login('alice'), 'GET', '/admin/users')).statusCode, 200)
+  const revoked = await as(rootToken, 'DELETE', '/admin/users/Alice/admin')
+  t.equal(revoked.statusCode, 200)
+  t.match(revoked.json(), { username: 'alice', is_admin: false })
+  t.equal(
+    (await as(await stack.login('alice'), 'GET', '/admin/users')).statusCode,
+    403,
+    'her next login is an ordinary one',
+  )
+  t.match((await as(rootToken, 'DELETE', '/admin/users/bob/admin')).json(), {
+    username: 'bob',
+    is_admin: false,
+  })
+  const missing = await as(rootToken, 'DELETE', '/admin/users/nobody/admin')
+  t.equal(missing.statusCode, 404)
+  t.same(missing.json(), { detail: 'No such user.' })
+
+  const last = await as(rootToken, 'DELETE', '/admin/users/root/admin')
+  t.equal(last.statusCode, 409, 'the last administrator stays one')
+  t.same(last.json(), {
+    detail: 'root is the last administrator: make another user an administrator first.',
+  })
+  t.same(await admins(rootToken), ['root'])
+
+  // With another administrator there, one may step down.
+  t.equal((await as(rootToken, 'POST', '/admin/users/alice/admin')).statusCode, 200)
+  const aliceToken = await stack.login('alice')
+  t.equal((await as(rootToken, 'DELETE', '/admin/users/root/admin')).statusCode, 200)
+  t.same(await admins(aliceToken), ['alice'])
+  t.equal((await as(aliceToken, 'DELETE', '/admin/users/alice/admin')).statusCode, 409)
+  t.same(await admins(aliceToken), ['alice'], 'and now she is the one who stays')
+})

@@ -1,4 +1,4 @@
-import type { Accounts } from '@finchat/auth'
+import { type Accounts, LastAdminError } from '@finchat/auth'
 import { ask } from '../prompt.js'
 
 export class CommandError extends Error {
@@ -47,8 +47,33 @@ export async function listUsers(accounts: Accounts) {
 }
 
 export async function setAdmin(accounts: Accounts, username: string, isAdmin: boolean) {
-  const user = await accounts.setAdmin(username, isAdmin)
+  const user = await accounts.setAdmin(username, isAdmin).catch((error: unknown) => {
+    // The same refusal as the REST route's 409: the operator can create-superuser first.
+    if (error instanceof LastAdminError) throw new CommandError(error.message)
+    throw error
+  })
   if (!user) throw new CommandError(`no user named ${username}`)
   const now = isAdmin ? 'is now an administrator' : 'is no longer an administrator'
   return `${user.username} ${now} (effective from their next login).`
+}
+
+/**
+ * The stock bot's account, from the variables the bot itself reads: created, or given
+ * FINBOT_PASSWORD when it has another, so that running it again after a change is the fix.
+ */
+export async function createBot(
+  accounts: Accounts,
+  bot: { FINBOT_USERNAME?: string; FINBOT_PASSWORD?: string },
+) {
+  const missing = (['FINBOT_USERNAME', 'FINBOT_PASSWORD'] as const).filter((name) => !bot[name])
+  if (missing.length > 0) {
+    throw new CommandError(
+      `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} required: the bot's account is the one the bot logs in with`,
+    )
+  }
+  const user = await accounts.ensureUser(
+    bot.FINBOT_USERNAME as string,
+    bot.FINBOT_PASSWORD as string,
+  )
+  return `The bot's account ${user.username} is ready: it logs in with FINBOT_PASSWORD.`
 }
