@@ -114,6 +114,10 @@ export function buildChat(options: ChatOptions) {
     await Promise.all([roomEvents.ready, connections.start()])
     await presence.start({
       onOrphans: createDeadInstanceHandler({ db, messages, events, log }),
+      // Connections that ended while Redis was away: their partings, announced late.
+      onGhosts: async (ghosts) => {
+        for (const ghost of ghosts) await events.orphanParted(ghost)
+      },
       ...connections.presenceHandlers,
     })
     const announcements = createRoomAnnouncements({ db, bus, presence, log })

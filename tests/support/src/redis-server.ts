@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Test } from 'tap'
 
 /** A free TCP port on loopback, as the kernel hands one out. */
@@ -14,17 +17,23 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * A Redis server of the test's own (keeping nothing on disk), so that it can be stopped and
- * started again without touching the one other tests use.
+ * A Redis server of the test's own (keeping nothing on disk unless `persistent`), so that it
+ * can be stopped and started again without touching the one other tests use.
  */
-export async function startRedisServer(t: Test) {
+export async function startRedisServer(t: Test, options: { persistent?: boolean } = {}) {
   const port = await freePort()
   let child: ChildProcess | undefined
+  // Persistent as the compose file runs it (an append-only file, here synced at every write):
+  // stopped and started again, it comes back with its data.
+  const dir = options.persistent ? await mkdtemp(join(tmpdir(), 'finchat-redis-')) : undefined
+  const persistence = dir
+    ? ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir]
+    : ['--save', '', '--appendonly', 'no']
 
   async function start() {
     const started = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      ['--port', String(port), '--bind', '127.0.0.1', ...persistence],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
     child = started
@@ -48,6 +57,9 @@ export async function startRedisServer(t: Test) {
   }
 
   await start()
-  t.teardown(() => stop())
+  t.teardown(async () => {
+    await stop()
+    if (dir) await rm(dir, { recursive: true, force: true })
+  })
   return { url: `redis://127.0.0.1:${port}`, port, start, stop }
 }

@@ -28,6 +28,14 @@ export interface PresenceHandlers {
    * instance registers again what its connections hold, with `restoreUser` and `join`.
    */
   onRecordsLost(): Promise<void>
+  /**
+   * What this instance's connections hold right now (their users, and the rooms they are in),
+   * checked against its records after Redis failed: a record nothing holds is a connection that
+   * ended while Redis was away, whose release or parting was lost. Absent: no checks.
+   */
+  held?(): { userIds: Iterable<number>; members: Iterable<Orphan> }
+  /** Members of connections that ended while Redis was away, now removed: announce them parted. */
+  onGhosts?(ghosts: Orphan[]): Promise<void>
 }
 
 /**

@@ -60,6 +60,22 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
   const keys = presenceKeys(prefix)
   const memberEntry = (room: string, user: string) => JSON.stringify([room, user])
 
+  /**
+   * Beats left during which this instance's records are checked against its connections
+   * (`reconcile`): set when Redis failed, since a release or a parting may have been lost.
+   */
+  let checksLeft = 0
+  const CHECKS_AFTER_FAILURE = 10
+  /** Also every this many beats, whatever happened: a failure may have gone unseen. */
+  const CHECK_EVERY_BEATS = 30
+  let beats = 0
+  /** Noted when a write of presence fails: what it should have changed is checked later. */
+  const noteFailure = <T>(write: Promise<T>): Promise<T> =>
+    write.catch((error) => {
+      checksLeft = CHECKS_AFTER_FAILURE
+      throw error
+    })
+
   /** Adds the member to (or removes it from) the room and this instance's record, together. */
   const membership =
     (change: 'sadd' | 'srem') =>
@@ -67,8 +83,56 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
       const multi = redis.multi()
       multi[change](keys.room(room), user)
       multi[change](keys.instanceMembers(instanceId), memberEntry(room, user))
-      await multi.exec()
+      await noteFailure(multi.exec())
     }
+
+  // Memberships nothing held at the previous check: removed if nothing holds them at this one
+  // either, so a parting on its way (no longer held, not yet removed) is not announced twice.
+  // Claims need no second look: a claim on its way is held (`held` counts handshakes).
+  let suspects = new Set<string>()
+
+  /**
+   * Releases the claims and memberships this instance's records hold for connections it no
+   * longer has (they ended while Redis was away), and has their partings announced: partings
+   * first, then the claims, so that the users reconnect to rooms that saw them go.
+   */
+  async function reconcile(handlers: PresenceHandlers) {
+    if (!handlers.held) return
+    const [users, entries] = await Promise.all([
+      redis.smembers(keys.instanceUsers(instanceId)),
+      redis.smembers(keys.instanceMembers(instanceId)),
+    ])
+    const held = handlers.held()
+    const heldUsers = new Set([...held.userIds].map(String))
+    const heldMembers = new Set([...held.members].map(({ room, user }) => memberEntry(room, user)))
+    const staleUsers = users.filter((user) => !heldUsers.has(user))
+    const staleMembers = entries.filter((entry) => !heldMembers.has(entry))
+    const ghostMembers = staleMembers.filter((entry) => suspects.has(entry))
+    suspects = new Set(staleMembers.filter((entry) => !suspects.has(entry)))
+    // Claims go only once no membership is in doubt (the records name members, not ids): a
+    // user reconnecting elsewhere and joining again must not lose the new membership to the
+    // removal of the old one.
+    const ghostUsers = suspects.size > 0 ? [] : staleUsers
+    if (ghostMembers.length > 0) {
+      const ghosts = ghostMembers.map((entry) => {
+        const [room, user] = JSON.parse(entry) as [string, string]
+        return { room, user }
+      })
+      const multi = redis.multi()
+      for (const { room, user } of ghosts) multi.srem(keys.room(room), user)
+      await multi.srem(keys.instanceMembers(instanceId), ...ghostMembers).exec()
+      options.logger?.warn({ count: ghosts.length }, 'parting members of connections gone')
+      await handlers.onGhosts?.(ghosts)
+    }
+    if (ghostUsers.length > 0) {
+      const multi = redis.multi()
+      for (const user of ghostUsers) {
+        multi.eval(RELEASE_IF_OWNER, 1, keys.user(Number(user)), instanceId)
+      }
+      await multi.srem(keys.instanceUsers(instanceId), ...ghostUsers).exec()
+      options.logger?.warn({ count: ghostUsers.length }, 'released users of connections gone')
+    }
+  }
 
   let timer: NodeJS.Timeout | undefined
   // Survivors reap only after beating steadily for a full dead interval themselves: after a
@@ -140,6 +204,11 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
         }
       }
       registered = true
+      beats++
+      if (checksLeft > 0 || beats % CHECK_EVERY_BEATS === 0) {
+        await reconcile(handlers)
+        checksLeft = Math.max(0, checksLeft - 1)
+      }
       const now = Date.now()
       healthySince ??= now
       if (now - healthySince < deadAfterMs) return
@@ -150,6 +219,7 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
       }
     } catch (error) {
       healthySince = null
+      checksLeft = CHECKS_AFTER_FAILURE
       options.logger?.warn({ err: (error as Error).message }, 'presence heartbeat failed')
     } finally {
       beating = false
@@ -194,11 +264,13 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
       return true
     },
     async releaseUser(userId) {
-      await redis
-        .multi()
-        .eval(RELEASE_IF_OWNER, 1, keys.user(userId), instanceId)
-        .srem(keys.instanceUsers(instanceId), String(userId))
-        .exec()
+      await noteFailure(
+        redis
+          .multi()
+          .eval(RELEASE_IF_OWNER, 1, keys.user(userId), instanceId)
+          .srem(keys.instanceUsers(instanceId), String(userId))
+          .exec(),
+      )
     },
     join: membership('sadd'),
     part: membership('srem'),

@@ -75,6 +75,8 @@ export function createConnectionLifecycle(options: ConnectionLifecycleOptions) {
   const readFrame = createFrameReader(commands)
   /** Releases in flight by user id: a user reconnecting here waits for the last one. */
   const departures = new Map<number, Promise<void>>()
+  /** Users whose handshake is claiming them here, not yet registered. */
+  const claiming = new Set<number>()
   let pings: NodeJS.Timeout | undefined
   let revocations: BusSubscription | undefined
 
@@ -204,22 +206,29 @@ export function createConnectionLifecycle(options: ConnectionLifecycleOptions) {
     // A user reconnecting right after a close finds the old connection still letting go here:
     // wait for it instead of refusing a user who has no live connection any more.
     await departed(session.username, session.userId)
-    if (registry.byUsername(session.username) || !(await presence.claimUser(session.userId))) {
-      return endWithFatal(socket, FatalCode.alreadyChatting)
+    // From before the claim until the connection is registered: a claim on its way is held.
+    claiming.add(session.userId)
+    let opened: ChatConnection
+    try {
+      if (registry.byUsername(session.username) || !(await presence.claimUser(session.userId))) {
+        return endWithFatal(socket, FatalCode.alreadyChatting)
+      }
+      opened = new ChatConnection(
+        socket,
+        session,
+        auth.viaToken,
+        limits.rateLimit,
+        limits.maxBufferedBytes,
+        onSlow,
+      )
+      if (socket.readyState !== socket.OPEN) {
+        await presence.releaseUser(session.userId)
+        return
+      }
+      registry.add(opened)
+    } finally {
+      claiming.delete(session.userId)
     }
-    const opened = new ChatConnection(
-      socket,
-      session,
-      auth.viaToken,
-      limits.rateLimit,
-      limits.maxBufferedBytes,
-      onSlow,
-    )
-    if (socket.readyState !== socket.OPEN) {
-      await presence.releaseUser(session.userId)
-      return
-    }
-    registry.add(opened)
     options.onConnectionCount(registry.size)
     const expiry = atExpiry(session.expiresAt, () => {
       opened.send(SESSION_EXPIRED)
@@ -236,7 +245,17 @@ export function createConnectionLifecycle(options: ConnectionLifecycleOptions) {
     onOpened(opened)
   }
 
-  const presenceHandlers: Pick<PresenceHandlers, 'onEvicted' | 'onRecordsLost'> = {
+  const presenceHandlers: Pick<PresenceHandlers, 'onEvicted' | 'onRecordsLost' | 'held'> = {
+    // Connections still letting go, or being claimed, count as held: their change is on its way.
+    held: () => {
+      const connections = [...registry.all()]
+      return {
+        userIds: [...connections.map((c) => c.userId), ...departures.keys(), ...claiming],
+        members: connections.flatMap((c) =>
+          [...c.joined.keys()].map((room) => ({ room, user: c.username })),
+        ),
+      }
+    },
     // Declared dead and reaped: the partings are out and the users released elsewhere.
     onEvicted: () => void closeAll(CloseCode.serviceRestart, 'instance restarting', false),
     // All at once: the heartbeat waits for this, and one by one, thousands of connections

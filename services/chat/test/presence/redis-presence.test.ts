@@ -395,3 +395,51 @@ t.test('redis presence', async (t) => {
     t.equal(await b.presence.claimUser(1), false, 'a holds its user again')
   })
 })
+
+t.test('records of a connection that ended while Redis was away are let go', async (t) => {
+  if (!redisUrl) {
+    t.pass('skipped: needs Redis (REDIS_URL)')
+    return
+  }
+  const c = cluster(t)
+  const x = c.instance('chat-x')
+  let held = {
+    userIds: [1, 2],
+    members: [
+      { room: 'r1', user: 'u1' },
+      { room: 'r1', user: 'u2' },
+    ],
+  }
+  const ghosts: Orphan[] = []
+  let announced = () => {}
+  const ghostsAnnounced = new Promise<void>((resolve) => {
+    announced = resolve
+  })
+  await x.start({
+    ...idle,
+    held: () => held,
+    onGhosts: async (list) => {
+      ghosts.push(...list)
+      announced()
+    },
+  })
+  await x.presence.claimUser(1)
+  await x.presence.join('r1', 'u1')
+  await x.presence.claimUser(2)
+  await x.presence.join('r1', 'u2')
+
+  // u1's connection ended, but its parting and release never reached Redis: the instance holds
+  // only u2 now. Its periodic check (or the checks after a failure) finds the difference.
+  held = { userIds: [2], members: [{ room: 'r1', user: 'u2' }] }
+  await ghostsAnnounced
+  t.same(ghosts, [{ room: 'r1', user: 'u1' }], "u1's parting is announced")
+  t.same(await x.presence.members('r1'), ['u2'], 'no ghost in the room, u2 stays')
+  await c.until(
+    "u1's claim is released",
+    async () => (await c.inspector.get(`${c.prefix}chat:user:1`)) === null,
+  )
+  const y = c.instance('chat-y')
+  await y.start()
+  t.equal(await y.presence.claimUser(1), true, 'u1 may connect again, anywhere')
+  t.equal(await y.presence.claimUser(2), false, 'u2 still has its connection')
+})
