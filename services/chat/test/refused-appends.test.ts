@@ -21,12 +21,12 @@ const faults = {
 
 const faulty = (bus: Bus): Bus => ({
   ...bus,
-  async append(stream, data) {
+  async append(stream, data, fence) {
     const body = (data as { body?: unknown }).body
     if (typeof body === 'string' && faults.refused.delete(body)) {
       throw new Error('redis: connection lost')
     }
-    const id = await bus.append(stream, data)
+    const id = await bus.append(stream, data, fence)
     if (typeof body === 'string' && faults.lostReply.delete(body)) {
       throw new Error('redis: command timed out')
     }

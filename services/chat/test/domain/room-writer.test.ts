@@ -50,10 +50,10 @@ async function announcedOn(t: Tap, bus: Bus) {
 function flakyBus(bus: Bus, failing: Set<string>): Bus {
   return {
     ...bus,
-    append(stream, data) {
+    append(stream, data, fence) {
       const body = (data as { body?: string }).body ?? ''
       if (failing.has(body)) return Promise.reject(new Error('redis: connection lost'))
-      return bus.append(stream, data)
+      return bus.append(stream, data, fence)
     },
   }
 }
@@ -126,9 +126,9 @@ t.test(
 function slowBus(bus: Bus, ms: number): Bus {
   return {
     ...bus,
-    async append(stream, data) {
+    async append(stream, data, fence) {
       await new Promise((resolve) => setTimeout(resolve, ms))
-      return bus.append(stream, data)
+      return bus.append(stream, data, fence)
     },
   }
 }
@@ -268,8 +268,8 @@ t.test('an append whose reply is lost: on the stream, so kept and not refused', 
   const room = await rooms.create(`lost-reply-${process.pid}`)
   const lostReply: Bus = {
     ...bus,
-    async append(stream, data) {
-      const id = await bus.append(stream, data)
+    async append(stream, data, fence) {
+      const id = await bus.append(stream, data, fence)
       if ((data as { body?: string }).body === 'lost reply') throw new Error('redis: timed out')
       return id
     },
@@ -378,9 +378,9 @@ t.test('a repeat of a message another instance is still announcing waits for it'
   // The first instance stores the message, then waits before appending, holding the room.
   const first = writerOn({
     ...bus,
-    async append(stream, data) {
+    async append(stream, data, fence) {
       await held
-      return bus.append(stream, data)
+      return bus.append(stream, data, fence)
     },
   })
   const message = { room, userId: 1, username: 'ann', body: 'in flight', clientId: 'c-7' }
