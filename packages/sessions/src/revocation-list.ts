@@ -34,11 +34,13 @@ export class RevocationsUnknownError extends Error {
 const nowSeconds = () => Math.floor(Date.now() / 1000)
 
 /**
- * In one process's memory, shared by the services it runs: it cannot lose entries without the
- * process (and its auth, which loads it at start) going too, so it always answers.
+ * In one process's memory, shared by the services it runs: empty at start until its auth loads
+ * it (before the process listens), and it cannot lose entries without the process going too,
+ * so it always answers.
  */
 export function createMemoryRevocationList(clock: () => number = nowSeconds): RevocationList {
   const revoked = new Map<string, number>()
+  let loaded = false
   const add = (sessionId: string, expiresAt: number) => {
     revoked.set(sessionId, expiresAt)
     for (const [id, until] of revoked) if (until < clock()) revoked.delete(id)
@@ -52,10 +54,11 @@ export function createMemoryRevocationList(clock: () => number = nowSeconds): Re
       return until !== undefined && until >= clock()
     },
     async isLoaded() {
-      return true
+      return loaded
     },
     async load(revocations) {
       for (const { sessionId, expiresAt } of revocations) add(sessionId, expiresAt)
+      loaded = true
     },
   }
 }

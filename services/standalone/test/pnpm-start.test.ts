@@ -64,6 +64,9 @@ const stooq = await startFakeStooq(t)
 stooq.quote('aapl.us', '93.42')
 const env = { DATA_DIR: dataDir, PORT: '0', FINBOT_QUOTE_URL: stooq.url }
 
+/** Logged out before the restart: it must stay refused after it. */
+let revokedToken = ''
+
 t.test('a fresh start: rooms, REST, websocket and the stock bot on one port', async (t) => {
   const running = await pnpmStart(env)
   t.teardown(() => stop(running))
@@ -97,6 +100,8 @@ t.test('a fresh start: rooms, REST, websocket and the stock bot on one port', as
     { body: 'AAPL.US quote is $93.42 per share' },
   )
   t.match(await (await fetch(`${running.url}/docs/json`)).json(), { paths: { '/login': {} } })
+  revokedToken = await api.login({ username: 'alice', password: PASSWORD })
+  await api.logout(revokedToken)
   for (const secret of ['keys/jwt-ed25519.key', 'finbot-password']) {
     t.ok((await readFile(join(dataDir, secret), 'utf8')).length > 20, `${secret} was generated`)
   }
@@ -116,4 +121,9 @@ t.test('a restart keeps users, rooms and history, and seeds nothing again', asyn
     joined.status?.messages.some((m) => m.body === 'remember me'),
     'the history is there',
   )
+  // The list of revoked sessions lives in the process's memory: loaded again at start.
+  const revoked = await ChatClient.connect(`${running.url.replace('http', 'ws')}/ws/chat`, {
+    token: revokedToken,
+  })
+  t.match(await revoked.next(), { type: 'fatal', code: 'not-authenticated' }, 'a logout survives')
 })
