@@ -46,16 +46,18 @@ const dataField = 'data'
 
 // KEYS: the stream, its fences (a hash). ARGV: fence, order, MAXLEN, data. Nil when refused.
 const appendFencedLua = `
-local last = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '-inf')
-if tonumber(ARGV[2]) <= last then return false end
+local last = redis.call('HGET', KEYS[2], ARGV[1])
+if last and tonumber(ARGV[2]) <= tonumber(last) then return false end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', '${dataField}', ARGV[4])
 `
 
 // KEYS: the stream's fences. ARGV: fence, order.
 const raiseFenceLua = `
-local last = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-inf')
-if tonumber(ARGV[2]) > last then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+local last = redis.call('HGET', KEYS[1], ARGV[1])
+if not last or tonumber(ARGV[2]) > tonumber(last) then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
 return 1
 `
 
