@@ -7,6 +7,7 @@ import { promisify } from 'node:util'
 import { AuthConfigSchema } from '@finchat/auth'
 import { BotConfigSchema } from '@finchat/bot'
 import { ChatConfigSchema } from '@finchat/chat'
+import { CliConfigSchema } from '@finchat/cli'
 import { GatewayConfigSchema } from '@finchat/gateway'
 import { StandaloneConfigSchema } from '@finchat/standalone'
 import type { TObject } from '@sinclair/typebox'
@@ -25,6 +26,8 @@ const sampleLines = envSample.split('\n')
 interface ComposeService {
   image?: string
   build?: { context: string; dockerfile: string; target: string }
+  command?: string[]
+  profiles?: string[]
   ports?: string[]
   environment?: Record<string, string>
   depends_on?: Record<string, { condition: string }>
@@ -43,12 +46,16 @@ const schemas: Record<string, TObject> = {
   chat: ChatConfigSchema,
   gateway: GatewayConfigSchema,
   bot: BotConfigSchema,
+  admin: CliConfigSchema,
+  'bot-account': CliConfigSchema,
 }
 
 t.test('every part of the deployment is there', async (t) => {
   t.same(Object.keys(services).sort(), [
+    'admin',
     'auth',
     'bot',
+    'bot-account',
     'chat',
     'edge',
     'gateway',
@@ -135,6 +142,47 @@ t.test('services wait for the migration, which runs once', async (t) => {
     t.same(services[name]?.depends_on?.migrate, { condition: 'service_completed_successfully' })
   }
   t.same(services.bot?.depends_on?.edge, { condition: 'service_started' })
+})
+
+t.test('operators have the account commands, and the bot its account, without SQL', async (t) => {
+  const {
+    admin,
+    'bot-account': botAccount,
+    bot,
+    migrate,
+  } = services as Record<string, ComposeService>
+  // `docker compose run --rm admin create-superuser`: the CLI on the deployment's database.
+  t.equal(admin?.build?.target, 'cli')
+  t.same(admin?.profiles, ['tools'], '`docker compose up` does not start it')
+  t.equal(admin?.restart, 'no')
+  t.equal(admin?.environment?.DATABASE_URL, migrate?.environment?.DATABASE_URL)
+  t.equal(admin?.environment?.REDIS_URL, 'redis://redis:6379', 'deleted rooms reach chat')
+  t.notOk(admin?.command, 'the command is what the operator types after `admin`')
+
+  // At every `up`, before the bot: its account, from the variables the bot logs in with.
+  t.equal(botAccount?.build?.target, 'cli')
+  t.notOk(botAccount?.profiles, 'started by `docker compose up`')
+  t.same(botAccount?.command, ['users', 'create-bot'])
+  t.equal(botAccount?.restart, 'no')
+  for (const name of ['FINBOT_USERNAME', 'FINBOT_PASSWORD']) {
+    t.equal(botAccount?.environment?.[name], bot?.environment?.[name], `the bot's ${name}`)
+  }
+  t.same(bot?.depends_on?.['bot-account'], { condition: 'service_completed_successfully' })
+
+  // The cli image runs the built CLI with what follows `docker compose run --rm admin`.
+  const dockerfile = readFileSync(root('infra/Dockerfile'), 'utf8')
+  t.match(
+    dockerfile,
+    /for service in [a-z ]*\bcli\b[a-z ]*; do/,
+    'the CLI is deployed with the rest',
+  )
+  const stage = dockerfile.slice(dockerfile.search(/^FROM .+ AS cli$/m))
+  t.match(stage, /^COPY --from=workspace --chown=node:node \/out\/cli \/app$/m)
+  t.match(stage, /^ENTRYPOINT \["node", "dist\/main\.js"\]$/m)
+  const cli = JSON.parse(readFileSync(root('services/cli/package.json'), 'utf8')) as {
+    scripts: Record<string, string>
+  }
+  t.equal(cli.scripts.build, 'tsc -p tsconfig.build.json', 'and `pnpm build` builds it to dist/')
 })
 
 t.test('every build target exists in the Dockerfile it names', async (t) => {
