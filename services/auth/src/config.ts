@@ -4,6 +4,7 @@ import {
   requireOutsideDevelopment,
   resolveDataDir,
   serviceConfigFields,
+  type TrustProxy,
   trustProxyField,
 } from '@finchat/kit'
 import { sessionCookieField } from '@finchat/sessions'
@@ -36,12 +37,18 @@ export const AuthConfigSchema = Type.Object({
   SESSION_COOKIE: sessionCookieField,
 })
 
-export type AuthConfig = Static<typeof AuthConfigSchema>
+export type AuthConfig = Static<typeof AuthConfigSchema> & {
+  /** TRUST_PROXY, parsed once at boot. */
+  trustProxy: TrustProxy
+}
 
 export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig {
   const config = loadConfig(AuthConfigSchema, env)
   requireOutsideDevelopment(config, ['JWT_PRIVATE_KEY', 'JWT_PUBLIC_KEY'])
-  // Refused at boot, not at the first request: `true` and what is no address fail here.
-  parseTrustProxy(config.TRUST_PROXY)
-  return { ...config, DATA_DIR: resolveDataDir(config.DATA_DIR, env) }
+  return {
+    ...config,
+    DATA_DIR: resolveDataDir(config.DATA_DIR, env),
+    // Refused at boot, not at the first request: `true` and what is no address fail here.
+    trustProxy: parseTrustProxy(config.TRUST_PROXY),
+  }
 }

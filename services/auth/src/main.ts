@@ -1,4 +1,4 @@
-import { openStorage, parseTrustProxy, runService } from '@finchat/kit'
+import { openStorage, runService } from '@finchat/kit'
 import { buildAuth } from './app.js'
 import { loadAuthConfig } from './config.js'
 import { migrateAuth } from './db/migrate.js'
@@ -6,7 +6,7 @@ import { authOptions, signingKeys } from './deps.js'
 
 await runService({
   loadConfig: () => loadAuthConfig(),
-  server: (config) => ({ trustProxy: parseTrustProxy(config.TRUST_PROXY) }),
+  server: (config) => ({ trustProxy: config.trustProxy }),
   async setup(app, config) {
     const storage = await openStorage(app, config, migrateAuth)
     const keys = await signingKeys(config)

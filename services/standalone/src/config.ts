@@ -1,4 +1,4 @@
-import { AuthConfigSchema } from '@finchat/auth'
+import { type AuthConfig, AuthConfigSchema } from '@finchat/auth'
 import { loadBotConfig } from '@finchat/bot'
 import { ChatConfigSchema } from '@finchat/chat'
 import {
@@ -34,7 +34,7 @@ export type StandaloneConfig = Static<typeof StandaloneConfigSchema> & {
   seedRooms: string[]
   /** TRUST_PROXY, parsed (and refused at boot when it is no valid setting). */
   trustProxy: TrustProxy
-  auth: Static<typeof AuthConfigSchema>
+  auth: AuthConfig
   chat: Static<typeof ChatConfigSchema> & { INSTANCE_ID: string }
 }
 
@@ -50,12 +50,13 @@ export function loadStandaloneConfig(env: NodeJS.ProcessEnv = process.env): Stan
   loadBotConfig({ ...env, FINBOT_USERNAME: 'check', FINBOT_PASSWORD: 'check', FINBOT_HOST: '' })
   const dataDir = resolveDataDir(config.DATA_DIR, env)
   const seedRooms = config.SEED_ROOMS.split(/[\s,]+/).filter(Boolean)
+  const trustProxy = parseTrustProxy(auth.TRUST_PROXY)
   return {
     ...config,
     DATA_DIR: dataDir,
     seedRooms,
-    trustProxy: parseTrustProxy(auth.TRUST_PROXY),
-    auth: { ...auth, DATA_DIR: dataDir },
+    trustProxy,
+    auth: { ...auth, DATA_DIR: dataDir, trustProxy },
     chat: { ...chat, DATA_DIR: dataDir, INSTANCE_ID: chat.INSTANCE_ID ?? 'standalone' },
   }
 }
