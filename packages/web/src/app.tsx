@@ -25,7 +25,12 @@ export function App() {
     location.hash = ''
     setProfile(null)
   }
+  // A demotion ends one's sessions too: the server says what is left (the login form, then).
+  const demoted = () => {
+    location.hash = ''
+    api.session().then(setProfile, () => setProfile(null))
+  }
   if (page === '#admin' && profile.is_admin)
-    return <AdminView profile={profile} onLogOut={logOut} />
+    return <AdminView profile={profile} onLogOut={logOut} onDemoted={demoted} />
   return <ChatView profile={profile} onLogOut={logOut} onSessionEnded={() => setProfile(null)} />
 }

@@ -9,8 +9,9 @@ import t from 'tap'
 import { build } from 'vite'
 
 // The original's manual web test, in headless Chromium: two people in two browsers register,
-// chat, ask the bot for a quote, leave and log out; an administrator creates a room. The web
-// UI is built from source for the run and served the way `pnpm start` serves it.
+// chat, ask the bot for a quote, leave and log out; an administrator creates a room and gives
+// and takes back admin rights. The web UI is built from source for the run and served the way
+// `pnpm start` serves it.
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const ARTIFACTS = join(REPO_ROOT, 'artifacts', 'screenshots')
@@ -192,6 +193,23 @@ async function story() {
     await gone(root.getByRole('button', { name: 'Delete #newroom' }))
     await gone(bob.getByRole('link', { name: 'Admin' }))
     t.pass('and only administrators see the admin page')
+
+    await t.test('admin rights are given and taken back, never from the last one', async (t) => {
+      await root.getByRole('button', { name: 'Make bob an administrator' }).click()
+      await root.getByRole('button', { name: "Revoke bob's admin rights" }).click()
+      await shown(root.getByRole('button', { name: 'Make bob an administrator' }))
+
+      await root.getByRole('button', { name: "Revoke root's admin rights" }).click()
+      await root.getByRole('button', { name: 'Yes, revoke my admin rights' }).click()
+      await contains(root.getByRole('alert'), 'root is the last administrator')
+      await shot(root, 'admin-last-administrator')
+
+      await root.getByRole('button', { name: 'Make bob an administrator' }).click()
+      await root.getByRole('button', { name: "Revoke root's admin rights" }).click()
+      await root.getByRole('button', { name: 'Yes, revoke my admin rights' }).click()
+      await shown(root.getByRole('button', { name: 'Log in' }))
+      t.pass("stepping down ends one's own sessions too, and the admin page with them")
+    })
   })
 }
 

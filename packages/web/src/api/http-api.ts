@@ -64,4 +64,7 @@ export const api = {
     call<UserSummary>('POST', `/admin/users/${encodeURIComponent(username)}/admin`, {
       is_admin: true,
     }),
+  /** Refused with 409 for the last administrator; the user's sessions end. */
+  revokeAdmin: (username: string) =>
+    call<UserSummary>('DELETE', `/admin/users/${encodeURIComponent(username)}/admin`),
 }

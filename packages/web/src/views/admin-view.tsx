@@ -2,12 +2,21 @@ import type { ProfileResponse, Room, UserSummary } from '@finchat/protocol'
 import { useEffect, useState } from 'preact/hooks'
 import { api, RequestError } from '../api/http-api.js'
 
-/** Rooms (create, delete after confirming) and users (grant admin), for administrators. */
-export function AdminView(props: { profile: ProfileResponse; onLogOut(): void }) {
+/**
+ * Rooms (create, delete after confirming) and users (grant or revoke admin; one's own rights
+ * after confirming), for administrators.
+ */
+export function AdminView(props: {
+  profile: ProfileResponse
+  onLogOut(): void
+  /** One's own admin rights were revoked, and one's sessions with them. */
+  onDemoted(): void
+}) {
   const [rooms, setRooms] = useState<Room[]>([])
   const [users, setUsers] = useState<UserSummary[]>([])
   const [error, setError] = useState('')
   const [confirming, setConfirming] = useState<string | undefined>()
+  const [confirmingSelf, setConfirmingSelf] = useState(false)
 
   const guard = async (work: () => Promise<unknown>) => {
     setError('')
@@ -104,7 +113,49 @@ export function AdminView(props: { profile: ProfileResponse; onLogOut(): void })
                 {user.email && <span class="muted"> · {user.email}</span>}
               </span>
               {user.is_admin ? (
-                <span class="muted">administrator</span>
+                <span>
+                  <span class="muted">administrator</span>{' '}
+                  {user.id === props.profile.id && confirmingSelf ? (
+                    <span class="confirm">
+                      Revoke your own admin rights? You are logged out everywhere.{' '}
+                      <button
+                        type="button"
+                        class="danger"
+                        onClick={() =>
+                          guard(async () => {
+                            setConfirmingSelf(false)
+                            await api.revokeAdmin(user.username)
+                            props.onDemoted()
+                          })
+                        }
+                      >
+                        Yes, revoke my admin rights
+                      </button>{' '}
+                      <button
+                        type="button"
+                        class="secondary"
+                        onClick={() => setConfirmingSelf(false)}
+                      >
+                        Cancel
+                      </button>
+                    </span>
+                  ) : (
+                    <button
+                      type="button"
+                      class="secondary"
+                      onClick={() =>
+                        user.id === props.profile.id
+                          ? setConfirmingSelf(true)
+                          : guard(async () => {
+                              await api.revokeAdmin(user.username)
+                              await reload()
+                            })
+                      }
+                    >
+                      Revoke {user.username}'s admin rights
+                    </button>
+                  )}
+                </span>
               ) : (
                 <button
                   type="button"
