@@ -58,3 +58,30 @@ t.test('a service refuses to start without its secrets outside development', asy
   const development = loadConfig(Service, { NODE_ENV: 'development' })
   t.doesNotThrow(() => requireOutsideDevelopment(development, ['KEY']))
 })
+
+t.test(
+  'waits on PostgreSQL have limits by default, and a bad one is refused by name',
+  async (t) => {
+    const Service = Type.Object(serviceConfigFields(8001))
+    const config = loadConfig(Service, {})
+    t.match(config, {
+      DATABASE_CONNECT_TIMEOUT_MS: 5000,
+      DATABASE_STATEMENT_TIMEOUT_MS: 10_000,
+      DATABASE_LOCK_TIMEOUT_MS: 5000,
+      DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: 10_000,
+      DATABASE_IDLE_SESSION_TIMEOUT_MS: 10_000,
+    })
+    t.equal(
+      loadConfig(Service, { DATABASE_LOCK_TIMEOUT_MS: '0' }).DATABASE_LOCK_TIMEOUT_MS,
+      0,
+      '0: none',
+    )
+    t.throws(() => loadConfig(Service, { DATABASE_LOCK_TIMEOUT_MS: 'soon' }), {
+      name: 'ConfigError',
+      message: /DATABASE_LOCK_TIMEOUT_MS/,
+    })
+    t.throws(() => loadConfig(Service, { DATABASE_IDLE_SESSION_TIMEOUT_MS: '-1' }), {
+      message: /DATABASE_IDLE_SESSION_TIMEOUT_MS/,
+    })
+  },
+)
