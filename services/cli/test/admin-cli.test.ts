@@ -3,9 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createBus } from '@finchat/bus'
 import { createTestDatabase } from '@finchat/db/testing'
-import { type ChatEvent, STREAMS } from '@finchat/protocol'
 import t from 'tap'
 
 const main = join(import.meta.dirname, '../src/main.ts')
@@ -16,10 +14,6 @@ t.test('an operator manages users and rooms from the command line', async (t) =>
   const dataDir = await mkdtemp(join(tmpdir(), 'finchat-cli-'))
   t.teardown(() => rm(dataDir, { recursive: true, force: true }))
   const prefix = `test:${randomBytes(4).toString('hex')}:`
-  const bus = process.env.REDIS_URL
-    ? createBus({ redisUrl: process.env.REDIS_URL, prefix })
-    : undefined
-  t.teardown(() => bus?.close())
   const env = {
     ...process.env,
     REDIS_PREFIX: prefix,
@@ -76,34 +70,6 @@ t.test('an operator manages users and rooms from the command line', async (t) =>
   t.match((await admin('users', 'grant-admin', 'root')).stdout, /root is now an administrator/)
   t.equal((await admin('users', 'grant-admin', 'nobody')).code, 1)
   t.equal((await admin('bogus')).code, 1)
-
-  const added = await admin('rooms', 'add', 'friends', 'family', 'investments')
-  t.equal(added.code, 0, added.stderr)
-  t.match(added.stdout, /room investments created/)
-  t.match((await admin('rooms', 'add', 'Friends')).stdout, /room Friends already exists/)
-  const bad = await admin('rooms', 'add', 'ok-room', '1bad', 'a--b')
-  t.equal(bad.code, 1)
-  t.match(bad.stderr, /1bad: A room name starts with a letter/)
-  t.match(bad.stderr, /a--b/)
-  t.equal(
-    (await admin('rooms', 'list')).stdout,
-    'family\nfriends\ninvestments\n',
-    'nothing of a bad batch',
-  )
-
-  let announced: (event: ChatEvent | undefined) => void = () => {}
-  const deletion = new Promise<ChatEvent | undefined>((resolve) => {
-    announced = resolve
-  })
-  const subscription = bus?.subscribe<ChatEvent>(STREAMS.chatEvents, (entries) => {
-    announced(entries[0]?.data)
-  })
-  await subscription?.ready
-  const removed = await admin('rooms', 'delete', 'family')
-  t.equal(removed.code, 0, removed.stderr)
-  t.equal((await admin('rooms', 'list')).stdout, 'friends\ninvestments\n')
-  t.equal((await admin('rooms', 'delete', 'family')).code, 1, 'no such room any more')
-  if (bus) {
-    t.match(await deletion, { type: 'room.deleted', room: 'family' }, 'running instances are told')
-  }
+  // Rooms: test/commands/rooms.commands.test.ts (split off: each command is a process of its own,
+  // a few seconds each on a busy machine).
 })
