@@ -169,7 +169,7 @@ export function createConnectionLifecycle(options: ConnectionLifecycleOptions) {
     // A handshake waits on the revocation list and the presence store: it may not wait forever.
     const handshake = setTimeout(() => {
       if (connection || socket.readyState !== socket.OPEN) return
-      request.log.warn({}, 'a websocket handshake took too long')
+      log.warn({ reqId }, 'a websocket handshake took too long')
       socket.close(CloseCode.tryAgainLater, 'try again later')
     }, limits.handshakeTimeoutMs)
     try {
