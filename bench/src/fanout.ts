@@ -83,8 +83,12 @@ export function latencyHistogram() {
       histogram.recordValue(Math.max(1, Math.round(ms * 1000)))
     },
     summary(): LatencySummary {
-      const ms = (percentile: number) => histogram.getValueAtPercentile(percentile) / 1000
-      return { p50: ms(50), p95: ms(95), p99: ms(99), max: histogram.maxValue / 1000 }
+      const max = histogram.maxValue / 1000
+      // A percentile is reported as the top of its bucket, which can pass the largest value
+      // recorded when that value is in the same bucket (few samples): it is never above it.
+      const ms = (percentile: number) =>
+        Math.min(histogram.getValueAtPercentile(percentile) / 1000, max)
+      return { p50: ms(50), p95: ms(95), p99: ms(99), max }
     },
   }
 }
