@@ -20,11 +20,13 @@ export function App() {
   if (profile === undefined) return <p class="loading">Loading…</p>
   if (profile === null) return <AuthView onSignedIn={setProfile} />
 
-  const logOut = async () => {
-    await api.logOut().catch(() => {})
+  const leave = (end: () => Promise<unknown>) => async () => {
+    await end().catch(() => {})
     location.hash = ''
     setProfile(null)
   }
+  const logOut = leave(api.logOut)
+  const logOutEverywhere = leave(api.logOutEverywhere)
   // A demotion ends one's sessions too: the server says what is left (the login form, then).
   const demoted = () => {
     location.hash = ''
@@ -32,5 +34,12 @@ export function App() {
   }
   if (page === '#admin' && profile.is_admin)
     return <AdminView profile={profile} onLogOut={logOut} onDemoted={demoted} />
-  return <ChatView profile={profile} onLogOut={logOut} onSessionEnded={() => setProfile(null)} />
+  return (
+    <ChatView
+      profile={profile}
+      onLogOut={logOut}
+      onLogOutEverywhere={logOutEverywhere}
+      onSessionEnded={() => setProfile(null)}
+    />
+  )
 }

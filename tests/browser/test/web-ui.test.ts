@@ -83,7 +83,7 @@ async function story() {
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD)
     await page.getByLabel('Confirm password').fill(PASSWORD)
     await page.getByRole('button', { name: 'Register' }).click()
-    await shown(page.getByRole('button', { name: 'Log out' }))
+    await shown(page.getByRole('button', { name: 'Log out', exact: true }))
   }
   async function say(page: Page, text: string) {
     await page.getByLabel('Message', { exact: true }).fill(text)
@@ -167,11 +167,28 @@ async function story() {
   })
 
   await t.test('logging out returns to the login form', async (t) => {
-    await alice.getByRole('button', { name: 'Log out' }).click()
+    await alice.getByRole('button', { name: 'Log out', exact: true }).click()
     await shown(alice.getByRole('button', { name: 'Log in' }))
     await alice.reload()
     await shown(alice.getByRole('button', { name: 'Log in' }))
     t.pass('and the session is gone')
+  })
+
+  await t.test('logging out everywhere ends the session on every device', async (t) => {
+    const logIn = async (page: Page) => {
+      await page.getByLabel('Username').fill('alice')
+      await page.getByLabel('Password').fill(PASSWORD)
+      await page.getByRole('button', { name: 'Log in' }).click()
+      await shown(page.getByRole('button', { name: 'Log out everywhere' }))
+    }
+    await logIn(alice)
+    const phone = await person(390, 780)
+    await logIn(phone)
+    await alice.getByRole('button', { name: 'Log out everywhere' }).click()
+    await shown(alice.getByRole('button', { name: 'Log in' }))
+    await phone.reload()
+    await shown(phone.getByRole('button', { name: 'Log in' }))
+    t.pass("the phone's session is gone too")
   })
 
   await t.test('an administrator creates a room; users find it with Refresh rooms', async (t) => {

@@ -54,6 +54,8 @@ export const api = {
   logIn: (username: string, password: string) =>
     call<ProfileResponse>('POST', '/session', { username, password }),
   logOut: () => call<null>('DELETE', '/session'),
+  /** Ends every session of the user, on every device (this one included). */
+  logOutEverywhere: () => call<null>('POST', '/logout/everywhere'),
   register: (username: string, email: string, password: string) =>
     call<unknown>('POST', '/register', { username, email, password }),
   rooms: () => call<RoomList>('GET', '/admin/rooms'),

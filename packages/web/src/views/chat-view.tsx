@@ -18,6 +18,8 @@ const COMMAND = /^\/([^=\s]+)=([\s\S]*)$/
 interface ChatViewProps {
   profile: ProfileResponse
   onLogOut(): void
+  /** A lost device, a shared computer: every session of the user ends. */
+  onLogOutEverywhere(): void
   onSessionEnded(): void
 }
 
@@ -79,6 +81,9 @@ export function ChatView(props: ChatViewProps) {
         )}
         <button type="button" class="secondary" onClick={props.onLogOut}>
           Log out
+        </button>
+        <button type="button" class="secondary" onClick={props.onLogOutEverywhere}>
+          Log out everywhere
         </button>
       </header>
       <ConnectionBanner
