@@ -104,11 +104,19 @@ if user > tonumber(ARGV[1]) then over = account end
 return {math.max(1, redis.call('TTL', over)), account}
 `
 
-/** Gives an attempt back, unless its window has ended meanwhile (the key is gone). */
+/**
+ * Gives an attempt back, unless its window has ended meanwhile (the key is gone); with a
+ * lifetime in ARGV[1], also marks the address known (the last key), in the same round trip.
+ */
 const GIVE_BACK = `
-for _, key in ipairs(KEYS) do
+local counted = #KEYS
+local remember = tonumber(ARGV[1] or '0')
+if remember > 0 then counted = counted - 1 end
+for i = 1, counted do
+  local key = KEYS[i]
   if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
 end
+if remember > 0 then redis.call('SET', KEYS[#KEYS], '1', 'EX', remember) end
 return 0
 `
 
@@ -134,17 +142,16 @@ export function createRedisLoginLimiter(
       )) as [number, string]
       if (wait !== 0) return { granted: false, retryAfter: wait }
       const counted = [account, key(ipKey(ip))]
-      const giveBack = async () => {
-        await redis.eval(GIVE_BACK, counted.length, ...counted)
-      }
       return {
         granted: true,
         async succeeded() {
-          await giveBack()
           const seconds = limits.knownAddressSeconds ?? 0
-          if (seconds > 0) await redis.set(known, '1', 'EX', seconds)
+          if (seconds > 0) await redis.eval(GIVE_BACK, 3, ...counted, known, seconds)
+          else await redis.eval(GIVE_BACK, 2, ...counted)
         },
-        cancel: giveBack,
+        async cancel() {
+          await redis.eval(GIVE_BACK, 2, ...counted)
+        },
       }
     },
   }
