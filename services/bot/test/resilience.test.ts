@@ -1,3 +1,4 @@
+import type { Bus } from '@finchat/bus'
 import { type CustomCommand, formatStamp, type ServerFrame, STREAMS } from '@finchat/protocol'
 import { type ApiClient, type ChatClient, createApiClient } from '@finchat/protocol/client'
 import { PASSWORD, startFakeStooq } from '@finchat/testing'
@@ -191,6 +192,51 @@ t.test('a bot that died before answering answers when it restarts', async (t) =>
   })
   t.equal(await answerSeenBy(alice, 'vaultbot', 'vault'), 'GOLD.US quote is $2650.1 per share')
 })
+
+t.test(
+  'a bot that died after answering, before acknowledging, does not answer twice',
+  async (t) => {
+    const host = await startChatHost(t)
+    await host.createRooms('vault')
+    const stooq = await startFakeStooq(t)
+    stooq.quote('gold.us', '2650.1')
+    // Its acknowledgements never reach the stream: the command stays pending, as when a replica
+    // dies between posting its answer and acknowledging the command.
+    const shared = host.newBus()
+    const unacknowledging: Bus = {
+      ...shared,
+      ack: async () => {},
+      consume: shared.consume.bind(shared),
+    }
+    const first = await startBot(t, host, stooq, {
+      source: 'stream',
+      username: 'vaultbot',
+      rooms: ['vault'],
+      group: 'vault-bots',
+      bus: unacknowledging,
+    })
+    const alice: ChatClient = await host.user('alice')
+    await alice.join('vault')
+    ask(alice, 'gold.us', 'vault')
+    t.equal(await answerSeenBy(alice, 'vaultbot', 'vault'), 'GOLD.US quote is $2650.1 per share')
+    await first.bot.stop()
+
+    // Back under the same name, it gets its pending command again and answers it under the same
+    // client id: the chat stores nothing new and echoes the original to the bot alone.
+    const second = await startBot(t, host, stooq, {
+      source: 'stream',
+      username: 'vaultbot',
+      rooms: ['vault'],
+      group: 'vault-bots',
+    })
+    await second.log.until((line) => line.msg === 'answered /stock')
+    alice.send({ type: 'message', room_name: 'vault', body: 'anything else?' })
+    const next = await alice.next(
+      (f) => f.type === 'room:notification' && f.code === 'message' && f.room_name === 'vault',
+    )
+    t.match(next, { user: 'alice', body: 'anything else?' }, 'no second answer came before it')
+  },
+)
 
 t.test('commands older than the max age are dropped, not answered late', async (t) => {
   const host = await startChatHost(t)

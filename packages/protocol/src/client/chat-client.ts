@@ -152,12 +152,27 @@ export class ChatClient {
     )
   }
 
-  /** Posts `body` to `room` and resolves with its own echo (`you: true`), id and stamp included. */
-  say(room: string, body: string, timeoutMs?: number): Promise<MessageNotification> {
+  /**
+   * Posts `body` to `room` and resolves with its own echo (`you: true`), id and stamp included.
+   * With `clientId` (extension) the send is safe to repeat: sent again, it is answered with the
+   * original's echo, nothing stored twice.
+   */
+  say(
+    room: string,
+    body: string,
+    timeoutMs?: number,
+    clientId?: string,
+  ): Promise<MessageNotification> {
     return this.request(
-      { type: 'message', room_name: room, body },
+      clientId === undefined
+        ? { type: 'message', room_name: room, body }
+        : { type: 'message', room_name: room, body, client_id: clientId },
       (f): f is MessageNotification =>
-        f.type === 'room:notification' && f.code === 'message' && f.you && f.room_name === room,
+        f.type === 'room:notification' &&
+        f.code === 'message' &&
+        f.you &&
+        f.room_name === room &&
+        (clientId === undefined || f.client_id === clientId),
       room,
       timeoutMs,
     )

@@ -37,12 +37,17 @@ export interface ChatSession {
   isJoined(room: string): boolean
   /**
    * Posts `body` and resolves once the server echoed it (so it is stored). Waits for a
-   * reconnection or a rate limit to pass, but never beyond `deadline` (epoch ms).
+   * reconnection or a rate limit to pass, but never beyond `deadline` (epoch ms). With a
+   * `clientId` the post is safe to repeat, so it is also sent again after a failure or a lost
+   * echo (the server stores it once and answers with the original's echo).
    */
-  say(room: string, body: string, deadline: number): Promise<void>
+  say(room: string, body: string, deadline: number, clientId?: string): Promise<void>
   /** Custom commands other users post in the rooms the bot is in. */
   onCustom(listener: (notification: CustomNotification) => void): void
 }
+
+/** Pause before a post under a client id is sent again after a failure. */
+const RESEND_AFTER_MS = 250
 
 /** The server answered the handshake with a `fatal` frame. */
 class FatalFrameError extends Error {
@@ -239,19 +244,21 @@ export function createChatSession(options: ChatSessionOptions): ChatSession {
       return joined.has(room)
     },
 
-    async say(room, body, deadline) {
+    async say(room, body, deadline, clientId) {
       for (;;) {
         const socket = await whenConnected(deadline)
         try {
-          await socket.say(room, body, Math.max(1, deadline - Date.now()))
+          await socket.say(room, body, Math.max(1, deadline - Date.now()), clientId)
           return
         } catch (error) {
-          const retryAfter =
+          const rateLimited =
             error instanceof ChatError && error.frame.code === ErrorCode.rateLimited
               ? error.frame.details.retry_after_ms
               : undefined
-          // Only a refused send is retried: after a send whose echo was lost nobody knows
-          // whether it was stored, and answering twice is worse than not at all.
+          // Without a client id only a refused send is retried: after a send whose echo was
+          // lost nobody knows whether it was stored, and answering twice is worse than not at
+          // all. With one, a repeat cannot store twice: any failure is worth another try.
+          const retryAfter = rateLimited ?? (clientId === undefined ? undefined : RESEND_AFTER_MS)
           if (retryAfter === undefined || Date.now() + retryAfter >= deadline) throw error
           await sleep(retryAfter)
         }

@@ -12,6 +12,12 @@ export interface BotCommand {
   payload: string
   /** When it was posted, epoch ms. */
   atMs: number
+  /**
+   * Where the command's source gives it a stable identity (the stream entry's id): its answer
+   * is posted under the client id `stock:<key>`, so a command delivered twice (claimed again
+   * after a replica died between answering and acknowledging) is answered once.
+   */
+  key?: string
 }
 
 export type CommandOutcome = 'answered' | 'ignored' | 'not-joined' | 'expired'
@@ -68,7 +74,8 @@ export function createCommandHandler(options: CommandHandlerOptions): CommandHan
     }
     const symbol = symbolOf(command.payload)
     const result = symbol === null ? NOT_FOUND : await within(quotes.lookup(symbol), budget)
-    await session.say(command.room, stockAnswer(command.payload, result), deadline)
+    const clientId = command.key === undefined ? undefined : `stock:${command.key}`
+    await session.say(command.room, stockAnswer(command.payload, result), deadline, clientId)
     logger.info({ ...context, symbol, result: result.kind }, 'answered /stock')
     return 'answered'
   }

@@ -52,6 +52,7 @@ export function consumeStreamCommands(options: StreamCommandsOptions): BusSubscr
           command: data.command,
           payload: data.payload,
           atMs: data.at_ms,
+          key: entry.id,
         }
         handler.handle(command).then(
           () => ack(entry),

@@ -1,3 +1,4 @@
+import type { Bus } from '@finchat/bus'
 import type { CustomNotification, MessageNotification, ServerFrame } from '@finchat/protocol'
 import type { ChatClient } from '@finchat/protocol/client'
 import { type FakeStooq, PASSWORD, type StackServer, startStack } from '@finchat/testing'
@@ -29,15 +30,43 @@ export function capturedLogger(): {
   logger: FastifyBaseLogger
   lines: Record<string, unknown>[]
   text: () => string
+  /** Resolves at the first line (logged already or to come) that `match`es. */
+  until(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<void>
 } {
   const raw: string[] = []
-  const logger = pino({ level: 'debug' }, { write: (line: string) => raw.push(line) })
+  const waiters = new Set<(line: Record<string, unknown>) => void>()
+  const logger = pino(
+    { level: 'debug' },
+    {
+      write: (line: string) => {
+        raw.push(line)
+        const parsed = JSON.parse(line)
+        for (const waiter of waiters) waiter(parsed)
+      },
+    },
+  )
   return {
     logger,
     get lines() {
       return raw.map((line) => JSON.parse(line))
     },
     text: () => raw.join(''),
+    until(match, timeoutMs = 10_000) {
+      if (raw.some((line) => match(JSON.parse(line)))) return Promise.resolve()
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(waiter)
+          reject(new Error(`no such log line in ${timeoutMs} ms:\n${raw.join('')}`))
+        }, timeoutMs)
+        const waiter = (line: Record<string, unknown>) => {
+          if (!match(line)) return
+          clearTimeout(timer)
+          waiters.delete(waiter)
+          resolve()
+        }
+        waiters.add(waiter)
+      })
+    },
   }
 }
 
@@ -49,6 +78,8 @@ export interface BotStart {
   quotes?: Partial<StockBotOptions['quotes']>
   maxAgeMs?: number
   group?: string
+  /** The bus the bot's stream commands come on (a wrapper of the host's, to fail its acks). */
+  bus?: Bus
 }
 
 /**
@@ -62,7 +93,7 @@ export async function startBot(t: Test, host: ChatHost, stooq: FakeStooq, option
   const source = options.source ?? 'socket'
   const commands: CommandSource =
     source === 'stream'
-      ? { kind: 'stream', bus: host.newBus(), group: options.group ?? 'finbot' }
+      ? { kind: 'stream', bus: options.bus ?? host.newBus(), group: options.group ?? 'finbot' }
       : { kind: 'socket' }
   const bot = createStockBot(
     {
