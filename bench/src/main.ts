@@ -124,6 +124,7 @@ if (clusterPaths.includes('edge') && !haproxyAvailable()) {
   )
 }
 // The builds too: a stale one would otherwise stop the run after the baseline's minutes.
+if (settings.targets.includes('standalone')) builtService('standalone')
 if (clusterPaths.length > 0) {
   for (const service of [
     'auth',

@@ -5,14 +5,15 @@ import { startServiceProcess } from '@finchat/testing'
 import { collectGarbage, INSPECT_ARG, inspectorUrlIn } from '../inspector.js'
 import { BENCH_ROOMS, SERVER_LIMITS } from './bench-rooms.js'
 import type { BenchTarget } from './bench-target.js'
+import { builtService } from './built-service.js'
 import { createRestUsers } from './rest-users.js'
 
-/** `pnpm start` as a benchmark target: one process, PGlite and the in-process bus, no bot. */
+/** `pnpm start` as a benchmark target: its build, PGlite and the in-process bus, no bot. */
 export async function startStandalone(nodeArgs: string[] = []): Promise<BenchTarget> {
   const dataDir = await mkdtemp(join(tmpdir(), 'finchat-bench-'))
   const server = await startServiceProcess(
     'standalone',
-    'services/standalone/src/main.ts',
+    builtService('standalone'),
     {
       DATA_DIR: dataDir,
       FINBOT_ENABLED: 'false',
