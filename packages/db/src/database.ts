@@ -3,15 +3,25 @@ import { PGlite } from '@electric-sql/pglite'
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import { PGliteDialect } from 'kysely-pglite-dialect'
 import pg from 'pg'
+import { findDataDirHolder, lockDataDir } from './data-dir-lock.js'
 import { preparingPool } from './prepared-statements.js'
 
 export interface DatabaseConfig {
   /** A PostgreSQL connection string; without one, PGlite runs in-process. */
   url?: string
-  /** PGlite data directory; in memory when absent. */
+  /**
+   * PGlite data directory, without `url`: the server serving it when one runs (a `pnpm start`),
+   * else opened in-process for as long as the database is open. In memory when absent.
+   */
   dataDir?: string
+  /**
+   * `url` is PGlite served by embedded-server.ts: one session that every client shares, which
+   * takes no session settings (PGlite ignores them) and must keep its connections (a session
+   * lock would outlive one closed while holding it).
+   */
+  embedded?: boolean
   poolMax?: number
-  /** PostgreSQL only (PGlite runs in-process, one session, nobody else to wait for). */
+  /** PostgreSQL only (PGlite is one session, nobody else to wait for). */
   timeouts?: Partial<DatabaseTimeouts>
 }
 
@@ -83,10 +93,36 @@ const INT8_OID = 20
 // Ids are bigints in SQL but stay far below 2^53: numbers are what the wire protocol carries.
 const parseInt8 = (value: string) => Number(value)
 
+const getTypeParser = ((oid: number, format?: 'text' | 'binary') =>
+  oid === INT8_OID
+    ? parseInt8
+    : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser
+
 export async function createDatabase(config: DatabaseConfig): Promise<Database> {
+  if (!config.url && config.dataDir) {
+    const served = await findDataDirHolder(config.dataDir)
+    if (served?.url) return createDatabase({ url: served.url, embedded: true })
+  }
   let db: Kysely<unknown>
   let kind: Database['kind']
-  if (config.url) {
+  let release = async () => {}
+  if (config.embedded && config.url) {
+    const pool = new pg.Pool({
+      connectionString: config.url,
+      // One session, whatever the number of clients: the locks of chat's writer and the
+      // transactions of the others keep their meaning only on one connection, as in-process.
+      max: config.poolMax ?? 1,
+      connectionTimeoutMillis: defaultDatabaseTimeouts.connectMs,
+      idleTimeoutMillis: 0,
+      types: { getTypeParser },
+    })
+    pool.on('error', () => {})
+    pool.on('connect', (client) => client.on('error', () => {}))
+    db = new Kysely({
+      dialect: new PostgresDialect({ pool: preparingPool(pool, { sharedSession: true }) }),
+    })
+    kind = 'pglite'
+  } else if (config.url) {
     const given = Object.entries(config.timeouts ?? {}).filter(([, ms]) => ms !== undefined)
     const timeouts: DatabaseTimeouts = { ...defaultDatabaseTimeouts, ...Object.fromEntries(given) }
     const pool = new pg.Pool({
@@ -97,12 +133,7 @@ export async function createDatabase(config: DatabaseConfig): Promise<Database> 
       idleTimeoutMillis:
         timeouts.idleSessionMs > 0 ? Math.min(10_000, timeouts.idleSessionMs / 2) : 10_000,
       options: sessionOptions(timeouts),
-      types: {
-        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-          oid === INT8_OID
-            ? parseInt8
-            : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
-      },
+      types: { getTypeParser },
     })
     // A client losing its server (restart) must not crash the process: idle ones report it on
     // the pool, ones in use (checked out, between two queries) on themselves; the query that
@@ -113,8 +144,15 @@ export async function createDatabase(config: DatabaseConfig): Promise<Database> 
     kind = 'postgres'
   } else {
     if (config.dataDir) await mkdir(config.dataDir, { recursive: true })
-    const pglite = await PGlite.create(config.dataDir, { parsers: { [INT8_OID]: parseInt8 } })
-    db = new Kysely({ dialect: new PGliteDialect(pglite) })
+    const lock = config.dataDir ? await lockDataDir(config.dataDir) : undefined
+    try {
+      const pglite = await PGlite.create(config.dataDir, { parsers: { [INT8_OID]: parseInt8 } })
+      db = new Kysely({ dialect: new PGliteDialect(pglite) })
+    } catch (error) {
+      await lock?.release()
+      throw error
+    }
+    release = async () => lock?.release()
     kind = 'pglite'
   }
   return {
@@ -128,6 +166,9 @@ export async function createDatabase(config: DatabaseConfig): Promise<Database> 
         return false
       }
     },
-    close: () => db.destroy(),
+    async close() {
+      await db.destroy()
+      await release()
+    },
   }
 }

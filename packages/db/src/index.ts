@@ -1,4 +1,9 @@
 export {
+  type DataDirHolder,
+  DataDirInUseError,
+  findDataDirHolder,
+} from './data-dir-lock.js'
+export {
   createDatabase,
   type Database,
   type DatabaseConfig,
@@ -6,6 +11,7 @@ export {
   defaultDatabaseTimeouts,
   migrationTimeouts,
 } from './database.js'
+export { type EmbeddedServer, startEmbeddedServer } from './embedded-server.js'
 export { MigrationError, migrateToLatest } from './migrate.js'
 export { type Migrate, openMigratedDatabase, runMigrations } from './open-migrated.js'
 export {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { type PostgresPool, type PostgresPoolClient, type RawBuilder, sql } from 'kysely'
 import type pg from 'pg'
 
@@ -32,7 +33,10 @@ function isConnectionLoss(error: unknown): boolean {
  * The pool as Kysely's dialect uses it, executing marked statements as named ones. node-pg
  * prepares a name the first time a connection runs it; Kysely cannot pass a name itself.
  */
-export function preparingPool(pool: pg.Pool): PostgresPool {
+export function preparingPool(
+  pool: pg.Pool,
+  options: { sharedSession?: boolean } = {},
+): PostgresPool {
   const names = new Map<string, string>()
   const nameOf = (text: string) => {
     let name = names.get(text)
@@ -45,12 +49,16 @@ export function preparingPool(pool: pg.Pool): PostgresPool {
     }
     return name
   }
+
   // Kysely keeps its connection objects by client: the same client gets the same wrapper.
   const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>()
   // Clients whose session ended under them (PostgreSQL's idle_session_timeout, a restart):
   // Kysely releases them like any other, and the pool would hand them out again.
   const lost = new WeakSet<pg.PoolClient>()
   function wrap(client: pg.PoolClient): PostgresPoolClient {
+    // PGlite served to several clients (embedded-server.ts) is one session: its prepared
+    // statements are every connection's, so each connection names its own apart.
+    const tag = options.sharedSession ? `${randomBytes(4).toString('hex')}_` : ''
     client.on('error', () => lost.add(client))
     const noticeLoss = (error: unknown) => {
       if (isConnectionLoss(error)) lost.add(client)
@@ -60,7 +68,11 @@ export function preparingPool(pool: pg.Pool): PostgresPool {
     function query(text: string | pg.Submittable, values?: unknown[]) {
       if (typeof text !== 'string') return client.query(text)
       const result = text.startsWith(MARK)
-        ? client.query({ name: nameOf(text), text, values })
+        ? client.query({
+            name: tag + nameOf(text),
+            text,
+            values,
+          })
         : client.query(text, values)
       return result.catch(noticeLoss)
     }

@@ -3,9 +3,12 @@ import { type Bus, createBus } from '@finchat/bus'
 import {
   type Database,
   type DatabaseConfig,
+  DataDirInUseError,
+  type EmbeddedServer,
   type Migrate,
   openMigratedDatabase,
   runMigrations,
+  startEmbeddedServer,
 } from '@finchat/db'
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
@@ -53,7 +56,12 @@ export async function openStorage(
   config: StorageConfig,
   migrate: Migrate,
 ): Promise<Storage> {
-  const database = await openMigratedDatabase(databaseConfig(config), migrate, app.log)
+  const embedded = config.DATABASE_URL ? undefined : await startEmbedded(config)
+  const database = await openMigratedDatabase(
+    embedded ? { url: embedded.url, embedded: true } : databaseConfig(config),
+    migrate,
+    app.log,
+  )
   const redis = config.REDIS_URL ? new Redis(config.REDIS_URL) : undefined
   redis?.on('error', (err) => app.log.warn({ err: err.message }, 'redis unavailable'))
   const bus = createBus({
@@ -71,7 +79,22 @@ export async function openStorage(
       await bus.close()
       redis?.disconnect()
       await database.close()
+      await embedded?.close()
     },
+  }
+}
+
+/**
+ * Without DATABASE_URL: PGlite in DATA_DIR, served by a process of its own (its statements off
+ * this event loop). A second `pnpm start` on the same DATA_DIR stops here, naming it.
+ */
+async function startEmbedded(config: StorageConfig): Promise<EmbeddedServer> {
+  try {
+    return await startEmbeddedServer(join(config.DATA_DIR, 'pglite'))
+  } catch (error) {
+    if (!(error instanceof DataDirInUseError)) throw error
+    process.stderr.write(`${error.message}\n`)
+    process.exit(1)
   }
 }
 

@@ -105,7 +105,7 @@ function printBanner() {
     'To create an administrator:',
     config.DATABASE_URL
       ? '  pnpm admin create-superuser   (with the same DATABASE_URL)'
-      : '  stop this server (Ctrl-C), run `pnpm admin create-superuser`, then `pnpm start` again',
+      : '  pnpm admin create-superuser   (in another terminal, with the same DATA_DIR)',
     '',
   )
   process.stdout.write(`${lines.join('\n')}\n`)

@@ -1,0 +1,136 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { PGlite } from '@electric-sql/pglite'
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
+import { DataDirInUseError, lockDataDir } from './data-dir-lock.js'
+
+/**
+ * PGlite served over the PostgreSQL wire protocol from a process of its own: its statements run
+ * on that process's thread, not between the websockets of the one that uses it, and clients use
+ * the `pg` driver and statements of production. PGlite is one session: every client shares it
+ * (its settings, its session advisory locks), statements are queued one at a time and a
+ * transaction has it to itself until it ends.
+ */
+export interface EmbeddedServer {
+  /** A connection string for `createDatabase({ url, embedded: true })`. */
+  url: string
+  /** Stops the server (after the last client closed) and lets go of the data directory. */
+  close(): Promise<void>
+}
+
+/** At most this many clients at once: the service's pool, `pnpm admin`, `pnpm migrate`. */
+const MAX_CONNECTIONS = 8
+
+// sun_path holds 108 bytes on Linux, 104 on macOS: a longer one is served on a local port.
+const MAX_SOCKET_PATH = 100
+
+/** What the server process tells its parent, once. */
+type ServerReport =
+  | { ready: string }
+  | { inUse: { dataDir: string; pid: number } }
+  | { failed: string }
+
+/**
+ * In this process: takes the directory's lock, opens PGlite and serves it, on a unix socket
+ * next to the directory (only its owner may connect) or, when that path is too long, on
+ * 127.0.0.1. Resolves with the connection string and a stop.
+ */
+export async function serveDataDir(dataDir: string): Promise<EmbeddedServer> {
+  await mkdir(dataDir, { recursive: true })
+  const lock = await lockDataDir(dataDir)
+  const pglite = await PGlite.create(dataDir)
+  const socketDir = `${dataDir}.run`
+  const socketPath = join(socketDir, '.s.PGSQL.5432')
+  const onSocket = socketPath.length <= MAX_SOCKET_PATH && process.platform !== 'win32'
+  if (onSocket) {
+    await mkdir(socketDir, { recursive: true, mode: 0o700 })
+    // Left by a killed server: the lock says it is no longer anyone's.
+    await rm(socketPath, { force: true })
+  }
+  const server = new PGLiteSocketServer({
+    db: pglite,
+    maxConnections: MAX_CONNECTIONS,
+    ...(onSocket ? { path: socketPath } : { host: '127.0.0.1', port: 0 }),
+  })
+  await server.start()
+  const url = onSocket
+    ? `postgres://postgres@${encodeURIComponent(socketDir)}/postgres`
+    : `postgres://postgres@${server.getServerConn()}/postgres`
+  await lock.publish(url)
+  return {
+    url,
+    async close() {
+      await server.stop()
+      await pglite.close()
+      if (onSocket) await rm(socketDir, { recursive: true, force: true })
+      await lock.release()
+    },
+  }
+}
+
+/**
+ * The process side of `startEmbeddedServer`: serves until the parent disconnects, which it
+ * does once its own clients closed, or by dying (a crash, SIGKILL): no orphan keeps the lock.
+ * Ctrl-C and SIGTERM reach the whole process group; the parent may still be writing, so they
+ * only start a delay after which the server stops anyway.
+ */
+export async function runEmbeddedServerProcess(dataDir: string, graceMs = 15_000) {
+  const report = (message: ServerReport) => process.send?.(message)
+  let serving: EmbeddedServer
+  try {
+    serving = await serveDataDir(dataDir)
+  } catch (error) {
+    report(
+      error instanceof DataDirInUseError
+        ? { inUse: { dataDir: error.dataDir, pid: error.pid } }
+        : { failed: String((error as Error).stack ?? error) },
+    )
+    process.exit(1)
+  }
+  let stopping: Promise<void> | undefined
+  const stop = () => {
+    stopping ??= serving.close().finally(() => process.exit(0))
+  }
+  process.once('disconnect', stop)
+  if (!process.connected) stop()
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => setTimeout(stop, graceMs).unref())
+  }
+  report({ ready: serving.url })
+}
+
+/**
+ * Starts the data directory's server as a child process and resolves once it accepts
+ * connections; rejects with DataDirInUseError at once when a live process holds the directory.
+ */
+export async function startEmbeddedServer(dataDir: string): Promise<EmbeddedServer> {
+  // From the build or the sources (run through tsx: the child inherits its loader flags).
+  const fromSource = import.meta.url.endsWith('.ts')
+  const entry = new URL(`./embedded-server-process.${fromSource ? 'ts' : 'js'}`, import.meta.url)
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...process.execArgv, entry.pathname, dataDir],
+    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  )
+  const exited = once(child, 'exit')
+  const report = await Promise.race([
+    once(child, 'message').then(([message]) => message as ServerReport),
+    exited.then(([code]) => ({ failed: `the database server exited (${code}) before starting` })),
+  ])
+  if ('ready' in report) {
+    return {
+      url: report.ready,
+      async close() {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.disconnect()
+          await exited
+        }
+      },
+    }
+  }
+  child.kill()
+  if ('inUse' in report) throw new DataDirInUseError(report.inUse.dataDir, report.inUse.pid)
+  throw new Error(`The embedded database did not start: ${report.failed}`)
+}
