@@ -89,9 +89,11 @@ export async function runEmbeddedServerProcess(dataDir: string, graceMs = 15_000
     )
     process.exit(1)
   }
-  let stopping: Promise<void> | undefined
+  let stopping = false
   const stop = () => {
-    stopping ??= serving.close().finally(() => process.exit(0))
+    if (stopping) return
+    stopping = true
+    void serving.close().finally(() => process.exit(0))
   }
   process.once('disconnect', stop)
   if (!process.connected) stop()
@@ -104,8 +106,12 @@ export async function runEmbeddedServerProcess(dataDir: string, graceMs = 15_000
 /**
  * Starts the data directory's server as a child process and resolves once it accepts
  * connections; rejects with DataDirInUseError at once when a live process holds the directory.
+ * `onLost` hears of its death before `close` (a crash, a kill): the caller has no database.
  */
-export async function startEmbeddedServer(dataDir: string): Promise<EmbeddedServer> {
+export async function startEmbeddedServer(
+  dataDir: string,
+  options: { onLost?: (reason: string) => void } = {},
+): Promise<EmbeddedServer> {
   // From the build or the sources (run through tsx: the child inherits its loader flags).
   const fromSource = import.meta.url.endsWith('.ts')
   const entry = new URL(`./embedded-server-process.${fromSource ? 'ts' : 'js'}`, import.meta.url)
@@ -120,9 +126,14 @@ export async function startEmbeddedServer(dataDir: string): Promise<EmbeddedServ
     exited.then(([code]) => ({ failed: `the database server exited (${code}) before starting` })),
   ])
   if ('ready' in report) {
+    let closing = false
+    child.once('exit', (code, signal) => {
+      if (!closing) options.onLost?.(`the database server process exited (${signal ?? code})`)
+    })
     return {
       url: report.ready,
       async close() {
+        closing = true
         if (child.exitCode === null && child.signalCode === null) {
           child.disconnect()
           await exited

@@ -56,7 +56,7 @@ export async function openStorage(
   config: StorageConfig,
   migrate: Migrate,
 ): Promise<Storage> {
-  const embedded = config.DATABASE_URL ? undefined : await startEmbedded(config)
+  const embedded = config.DATABASE_URL ? undefined : await startEmbedded(config, app.log)
   const database = await openMigratedDatabase(
     embedded ? { url: embedded.url, embedded: true } : databaseConfig(config),
     migrate,
@@ -86,11 +86,20 @@ export async function openStorage(
 
 /**
  * Without DATABASE_URL: PGlite in DATA_DIR, served by a process of its own (its statements off
- * this event loop). A second `pnpm start` on the same DATA_DIR stops here, naming it.
+ * this event loop). A second `pnpm start` on the same DATA_DIR stops here, naming it; should
+ * the server die, so does the service (nothing works without it, and a restart recovers).
  */
-async function startEmbedded(config: StorageConfig): Promise<EmbeddedServer> {
+async function startEmbedded(
+  config: StorageConfig,
+  log: FastifyInstance['log'],
+): Promise<EmbeddedServer> {
   try {
-    return await startEmbeddedServer(join(config.DATA_DIR, 'pglite'))
+    return await startEmbeddedServer(join(config.DATA_DIR, 'pglite'), {
+      onLost(reason) {
+        log.fatal({ reason }, 'the embedded database stopped')
+        process.exit(1)
+      },
+    })
   } catch (error) {
     if (!(error instanceof DataDirInUseError)) throw error
     process.stderr.write(`${error.message}\n`)

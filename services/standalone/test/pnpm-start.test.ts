@@ -218,6 +218,12 @@ t.test('a killed start leaves nothing that keeps the next from starting', async 
   process.kill(standalone, 'SIGKILL')
   await gone(server)
   await exited
+  // Its database server dies alone: the standalone stops too, saying why, not serving errors.
+  const orphaned = await pnpmStart(env)
+  const orphanedExit = once(orphaned.child, 'exit')
+  process.kill((await processesOf()).server, 'SIGKILL')
+  await orphanedExit
+  t.match(orphaned.output(), /the embedded database stopped/)
   // Both die at once (SIGKILL to the group): the lock stays behind, naming a dead process.
   const killed = await pnpmStart(env)
   const killedExit = once(killed.child, 'exit')
