@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startServiceProcess } from '@finchat/testing'
@@ -23,12 +23,17 @@ export async function startStandalone(nodeArgs: string[] = []): Promise<BenchTar
     { nodeArgs: [...nodeArgs, INSPECT_ARG] },
   )
   const pid = server.process.pid as number
+  // Its PGlite runs in a child process of its own, the one holding DATA_DIR: part of its cost.
+  const lock = JSON.parse(await readFile(join(dataDir, 'pglite.lock'), 'utf8')) as { pid: number }
   const inspectorUrl = inspectorUrlIn(server.logs) as string
   return {
     name: 'standalone (pnpm start)',
     wsUrls: [`${server.url.replace('http', 'ws')}/ws/chat`],
-    serverPids: [pid],
-    cpuProcesses: () => [{ name: 'standalone', pid }],
+    serverPids: [pid, lock.pid],
+    cpuProcesses: () => [
+      { name: 'standalone', pid },
+      { name: 'pglite', pid: lock.pid },
+    ],
     collectGarbage: () => collectGarbage(inspectorUrl),
     tokens: createRestUsers(server.url),
     async stop() {
