@@ -8,11 +8,11 @@ import { REPO_ROOT, staleBuilds } from './build-freshness.js'
 const stale = staleBuilds('services/standalone')
 if (stale.length > 0) {
   process.stdout.write(`Building ${stale.join(', ')} (changed since the last build)…\n`)
-  const built = spawnSync(
-    'pnpm',
-    [...stale.flatMap((folder) => ['--filter', `./${folder}`]), 'build'],
-    { cwd: REPO_ROOT, stdio: 'inherit' },
-  )
+  const args = [...stale.flatMap((folder) => ['--filter', `./${folder}`]), 'build']
+  // The pnpm running this script, which need not be on PATH (`corepack pnpm start`).
+  const pnpm = process.env.npm_execpath ?? 'pnpm'
+  const [command, ...prefix] = /\.[cm]?js$/.test(pnpm) ? [process.execPath, pnpm] : [pnpm]
+  const built = spawnSync(command, [...prefix, ...args], { cwd: REPO_ROOT, stdio: 'inherit' })
   if (built.status !== 0) {
     process.stderr.write(
       'The build failed (above). Fix it, or run the sources: pnpm --filter @finchat/standalone dev\n',
