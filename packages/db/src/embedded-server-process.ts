@@ -1,4 +1,7 @@
 import { runEmbeddedServerProcess } from './embedded-server.js'
 
-// The child process of startEmbeddedServer: its one argument is the PGlite data directory.
-await runEmbeddedServerProcess(process.argv[2] as string)
+// The child process of startEmbeddedServer: the PGlite data directory, then `--initialize` to
+// only create it.
+await runEmbeddedServerProcess(process.argv[2] as string, {
+  initializeOnly: process.argv[3] === '--initialize',
+})

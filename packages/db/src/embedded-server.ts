@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { existsSync } from 'node:fs'
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
@@ -29,6 +30,7 @@ const MAX_SOCKET_PATH = 100
 /** What the server process tells its parent, once. */
 type ServerReport =
   | { ready: string }
+  | { initialized: true }
   | { inUse: { dataDir: string; pid: number } }
   | { failed: string }
 
@@ -70,19 +72,42 @@ export async function serveDataDir(dataDir: string): Promise<EmbeddedServer> {
   }
 }
 
+/** A new PGlite directory (initdb), under the directory's lock. */
+async function initializeDataDir(dataDir: string) {
+  await mkdir(dataDir, { recursive: true })
+  const lock = await lockDataDir(dataDir)
+  try {
+    await (await PGlite.create(dataDir)).close()
+  } finally {
+    await lock.release()
+  }
+}
+
 /**
  * The process side of `startEmbeddedServer`: serves until the parent disconnects, which it
  * does once its own clients closed, or by dying (a crash, SIGKILL): no orphan keeps the lock.
  * Ctrl-C and SIGTERM reach the whole process group; the parent may still be writing, so they
  * only start a delay after which the server stops anyway.
  */
-export async function runEmbeddedServerProcess(dataDir: string, graceMs = 15_000) {
-  const report = (message: ServerReport) => process.send?.(message)
+export async function runEmbeddedServerProcess(
+  dataDir: string,
+  options: { initializeOnly?: boolean; graceMs?: number } = {},
+) {
+  // Sent before any exit: process.exit would drop a message still queued.
+  const report = (message: ServerReport) =>
+    new Promise<void>((resolve) =>
+      process.send ? process.send(message, () => resolve()) : resolve(),
+    )
   let serving: EmbeddedServer
   try {
+    if (options.initializeOnly) {
+      await initializeDataDir(dataDir)
+      await report({ initialized: true })
+      process.exit(0)
+    }
     serving = await serveDataDir(dataDir)
   } catch (error) {
-    report(
+    await report(
       error instanceof DataDirInUseError
         ? { inUse: { dataDir: error.dataDir, pid: error.pid } }
         : { failed: String((error as Error).stack ?? error) },
@@ -98,9 +123,9 @@ export async function runEmbeddedServerProcess(dataDir: string, graceMs = 15_000
   process.once('disconnect', stop)
   if (!process.connected) stop()
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => setTimeout(stop, graceMs).unref())
+    process.on(signal, () => setTimeout(stop, options.graceMs ?? 15_000).unref())
   }
-  report({ ready: serving.url })
+  await report({ ready: serving.url })
 }
 
 /**
@@ -112,36 +137,57 @@ export async function startEmbeddedServer(
   dataDir: string,
   options: { onLost?: (reason: string) => void } = {},
 ): Promise<EmbeddedServer> {
+  // PGlite's memory grows to some 800 MB creating a directory and is never given back: a
+  // process of its own creates it, so that the server keeps only what serving takes (~300 MB).
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    const initializing = await spawnServerProcess(dataDir, ['--initialize'])
+    if (!('initialized' in initializing.report)) throw failure(initializing)
+    await initializing.exited
+  }
+  const { child, exited, report } = await spawnServerProcess(dataDir)
+  if (!('ready' in report)) throw failure({ child, report })
+  let closing = false
+  child.once('exit', (code, signal) => {
+    if (!closing) options.onLost?.(`the database server process exited (${signal ?? code})`)
+  })
+  return {
+    url: report.ready,
+    async close() {
+      closing = true
+      if (child.exitCode === null && child.signalCode === null) {
+        child.disconnect()
+        await exited
+      }
+    },
+  }
+}
+
+/** The server process, once it said how it started. */
+async function spawnServerProcess(dataDir: string, args: string[] = []) {
   // From the build or the sources (run through tsx: the child inherits its loader flags).
   const fromSource = import.meta.url.endsWith('.ts')
   const entry = new URL(`./embedded-server-process.${fromSource ? 'ts' : 'js'}`, import.meta.url)
   const child: ChildProcess = spawn(
     process.execPath,
-    [...process.execArgv, entry.pathname, dataDir],
+    [...process.execArgv, entry.pathname, dataDir, ...args],
     { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
   )
   const exited = once(child, 'exit')
   const report = await Promise.race([
     once(child, 'message').then(([message]) => message as ServerReport),
-    exited.then(([code]) => ({ failed: `the database server exited (${code}) before starting` })),
+    exited.then(
+      ([code]): ServerReport => ({
+        failed: `the database server exited (${code}) before starting`,
+      }),
+    ),
   ])
-  if ('ready' in report) {
-    let closing = false
-    child.once('exit', (code, signal) => {
-      if (!closing) options.onLost?.(`the database server process exited (${signal ?? code})`)
-    })
-    return {
-      url: report.ready,
-      async close() {
-        closing = true
-        if (child.exitCode === null && child.signalCode === null) {
-          child.disconnect()
-          await exited
-        }
-      },
-    }
-  }
+  return { child, exited, report }
+}
+
+function failure({ child, report }: { child: ChildProcess; report: ServerReport }): Error {
   child.kill()
-  if ('inUse' in report) throw new DataDirInUseError(report.inUse.dataDir, report.inUse.pid)
-  throw new Error(`The embedded database did not start: ${report.failed}`)
+  if ('inUse' in report) return new DataDirInUseError(report.inUse.dataDir, report.inUse.pid)
+  return new Error(
+    `The embedded database did not start: ${'failed' in report ? report.failed : ''}`,
+  )
 }
