@@ -174,14 +174,24 @@ async function spawnServerProcess(dataDir: string, args: string[] = []) {
   // From the build or the sources (run through tsx: the child inherits its loader flags).
   const fromSource = import.meta.url.endsWith('.ts')
   const entry = new URL(`./embedded-server-process.${fromSource ? 'ts' : 'js'}`, import.meta.url)
+  // Under `node --watch` (the `dev` script) Node asks its children to report what they import
+  // over the IPC channel: the server is no module of the watched app.
+  const { WATCH_REPORT_DEPENDENCIES: _watching, ...env } = process.env
   const child: ChildProcess = spawn(
     process.execPath,
     [...process.execArgv, entry.pathname, dataDir, ...args],
-    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env },
   )
   const exited = once(child, 'exit')
   const report = await Promise.race([
-    once(child, 'message').then(([message]) => message as ServerReport),
+    new Promise<ServerReport>((resolve) => {
+      const onMessage = (message: unknown) => {
+        if (!isServerReport(message)) return
+        child.off('message', onMessage)
+        resolve(message)
+      }
+      child.on('message', onMessage)
+    }),
     exited.then(
       ([code]): ServerReport => ({
         failed: `the database server exited (${code}) before starting`,
@@ -190,6 +200,11 @@ async function spawnServerProcess(dataDir: string, args: string[] = []) {
   ])
   return { child, exited, report }
 }
+
+const isServerReport = (message: unknown): message is ServerReport =>
+  typeof message === 'object' &&
+  message !== null &&
+  ['ready', 'initialized', 'inUse', 'failed'].some((key) => key in message)
 
 function failure({ child, report }: { child: ChildProcess; report: ServerReport }): Error {
   child.kill()
