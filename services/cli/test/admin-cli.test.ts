@@ -1,36 +1,8 @@
-import { execFile } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createTestDatabase } from '@finchat/db/testing'
 import t from 'tap'
-
-const main = join(import.meta.dirname, '../src/main.ts')
+import { cliOnOwnDatabase } from './cli-process.js'
 
 t.test('an operator manages users and rooms from the command line', async (t) => {
-  const testDb = await createTestDatabase()
-  t.teardown(() => testDb.drop())
-  const dataDir = await mkdtemp(join(tmpdir(), 'finchat-cli-'))
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }))
-  const prefix = `test:${randomBytes(4).toString('hex')}:`
-  const env = {
-    ...process.env,
-    REDIS_PREFIX: prefix,
-    DATABASE_URL: testDb.config.url ?? '',
-    DATA_DIR: dataDir,
-    PASSWORD_HASH_COST: '10',
-  }
-  const admin = (...args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        ['--conditions=@finchat/source', '--import=tsx', main, ...args],
-        { env },
-        (error, stdout, stderr) =>
-          resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
-      )
-    })
+  const { admin } = await cliOnOwnDatabase(t)
 
   const created = await admin(
     'create-superuser',
