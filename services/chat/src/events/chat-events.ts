@@ -38,6 +38,24 @@ export interface AnnouncedMessage {
   clientId?: string
 }
 
+/** A stored message as the room hears of it: on the stream, and in its sender's own echo. */
+export function messageEvent(
+  room: string,
+  message: AnnouncedMessage,
+  instance?: string,
+): Extract<ChatEvent, { type: 'room.message' }> {
+  return {
+    type: 'room.message',
+    id: message.id,
+    room,
+    user: message.username,
+    body: message.body,
+    stamp: formatStamp(message.created_at),
+    instance,
+    ...(message.clientId !== undefined && { client_id: message.clientId }),
+  }
+}
+
 /**
  * The chat's streams: `chat:events` (every room event, read by every instance), `chat:commands`
  * (custom commands, for bots) and `auth:events` (sessions logged out). Nothing else appends to
@@ -85,16 +103,7 @@ export function createChatEvents(options: ChatEventsOptions) {
      * rather than landing after a later message of the room.
      */
     message(room: string, message: AnnouncedMessage) {
-      const event: ChatEvent = {
-        type: 'room.message',
-        id: message.id,
-        room,
-        user: message.username,
-        body: message.body,
-        stamp: formatStamp(message.created_at),
-        instance: instanceId,
-        ...(message.clientId !== undefined && { client_id: message.clientId }),
-      }
+      const event = messageEvent(room, message, instanceId)
       return bus.append(STREAMS.chatEvents, event, { key: room, order: message.id })
     },
 

@@ -5,7 +5,6 @@ import {
   type ErrorFrame,
   type FatalCode,
   type FatalFrame,
-  formatStamp,
   HELP_TEXT,
   type HelpNotification,
   type HistoryMessage,
@@ -19,6 +18,7 @@ import {
   type RoomNotification,
   type RoomStatus,
 } from '@finchat/protocol'
+import { messageEvent } from './chat-events.js'
 
 // Every frame the server sends, as the text (or the websocket frame) that goes on the wire.
 
@@ -186,21 +186,7 @@ export const ownMessageFrame = (
   room: string,
   message: { id: number; username: string; body: string; created_at: Date },
   clientId: string | undefined,
-) =>
-  JSON.stringify(
-    notificationOf(
-      {
-        type: 'room.message',
-        id: message.id,
-        room,
-        user: message.username,
-        body: message.body,
-        stamp: formatStamp(message.created_at),
-        ...(clientId !== undefined && { client_id: clientId }),
-      },
-      true,
-    ),
-  )
+) => JSON.stringify(notificationOf(messageEvent(room, { ...message, clientId }), true))
 
 /** The joiner's own `joined`, the only one with the room's status. */
 export const ownJoinedFrame = (
