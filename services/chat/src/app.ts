@@ -12,6 +12,7 @@ import { createDeadInstanceHandler } from './domain/dead-instances.js'
 import { createMessagesRepository } from './domain/messages.repository.js'
 import { createRoomAdmin } from './domain/room-admin.js'
 import { createRoomAnnouncements } from './domain/room-announcements.js'
+import type { RoomWriterOptions } from './domain/room-writer.js'
 import { createRoomsRepository } from './domain/rooms.repository.js'
 import { createChatEvents } from './events/chat-events.js'
 import { createRoomDispatch } from './events/room-dispatch.js'
@@ -59,6 +60,8 @@ export interface ChatOptions {
   cookieName?: string
   allowedOrigins?: string[]
   clock?: () => Date
+  /** How messages are written, for the database at hand (see `RoomWriterOptions`). */
+  writer?: Pick<RoomWriterOptions, 'roomLocks' | 'batchWindowMs'>
 }
 
 /**
@@ -82,7 +85,15 @@ export function buildChat(options: ChatOptions) {
     const events = createChatEvents({ bus, instanceId, clock })
     const messages = createMessagesRepository(db)
     const rooms = createRoomsRepository(db)
-    const commands = createCommands({ db, rooms, messages, presence, events, log })
+    const commands = createCommands({
+      db,
+      rooms,
+      messages,
+      presence,
+      events,
+      log,
+      writer: options.writer,
+    })
     const registry = createConnectionRegistry()
     const connections = createConnectionLifecycle({
       registry,

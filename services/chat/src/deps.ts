@@ -24,6 +24,9 @@ export function chatOptions(
   const prefix = config.REDIS_PREFIX
   return {
     db: chatDb(infra.database.db),
+    // PGlite is one session, and a statement costs its one thread ~0.6 ms whatever its rows:
+    // no room locks (they would order nothing), and at most one insert every 5 ms.
+    writer: infra.database.kind === 'pglite' ? { roomLocks: false, batchWindowMs: 10 } : undefined,
     bus: infra.bus,
     publicKey: infra.publicKey,
     revocations: infra.revocations ?? createRevocationList(infra.redis, prefix),

@@ -25,7 +25,7 @@ import { createJoinStatus, toHistoryMessage } from './join-status.js'
 import type { Member } from './member.js'
 import type { MessagesRepository } from './messages.repository.js'
 import { createRoomDirectory } from './room-directory.js'
-import { createRoomWriter } from './room-writer.js'
+import { createRoomWriter, type RoomWriterOptions } from './room-writer.js'
 import type { RoomsRepository } from './rooms.repository.js'
 
 export interface CommandsOptions {
@@ -35,6 +35,7 @@ export interface CommandsOptions {
   presence: Presence
   events: ChatEvents
   log: { error(obj: object, msg: string): void; warn(obj: object, msg: string): void }
+  writer?: Pick<RoomWriterOptions, 'roomLocks' | 'batchWindowMs'>
 }
 
 const codePoints = (text: string) => {
@@ -48,7 +49,13 @@ const codePoints = (text: string) => {
 /** What each client frame does, answering the member directly and the room through the events. */
 export function createCommands(options: CommandsOptions) {
   const { rooms, messages, presence, events, log } = options
-  const writer = createRoomWriter({ db: options.db, messages, events, log })
+  const writer = createRoomWriter({
+    db: options.db,
+    messages,
+    events,
+    log,
+    ...options.writer,
+  })
   const directory = createRoomDirectory(rooms)
   const joinStatus = createJoinStatus({ presence, messages, log })
 

@@ -1,5 +1,5 @@
 import { prepared } from '@finchat/db'
-import { type Kysely, sql } from 'kysely'
+import { type Kysely, type RawBuilder, sql } from 'kysely'
 import { CHAT_SCHEMA, type ChatDatabase, type ChatDb } from '../db/schema.js'
 
 // The first key of chat's advisory locks, so they cannot collide with other users of the database.
@@ -64,6 +64,20 @@ const unlockRoomsSql = (roomIds: number[]) =>
 
 export function createMessagesRepository(db: Kysely<ChatDatabase>) {
   const table = sql.table(`${CHAT_SCHEMA}.messages`)
+  /** Stores a batch (arrays as parameters: one text for any batch), its rows after `from`. */
+  const insertSql = (batch: NewMessage[], from: RawBuilder<unknown>) => sql`
+    insert into ${table} (room_id, user_id, username, body, client_id)
+    select v.room_id, v.user_id, v.username, v.body, v.client_id
+    from ${from} unnest(
+      ${batch.map((message) => message.roomId)}::int8[],
+      ${batch.map((message) => message.userId)}::int8[],
+      ${batch.map((message) => message.username)}::text[],
+      ${batch.map((message) => message.body)}::text[],
+      ${batch.map((message) => message.clientId ?? null)}::text[]
+    ) as v(room_id, user_id, username, body, client_id)
+    ${batch.some((message) => message.clientId !== undefined) ? skipRepeats : sql``}
+    returning id, username, body, created_at, room_id, user_id, client_id
+  `
   return {
     /**
      * Lets go of the rooms in `release`, then takes the locks of `roomIds` (in increasing order,
@@ -88,18 +102,18 @@ export function createMessagesRepository(db: Kysely<ChatDatabase>) {
         locked as (
           select count(pg_advisory_lock(${ROOM_LOCK_SPACE}, room)) from unlocked, unnest(${roomIds}::int4[]) as room
         )
-        insert into ${table} (room_id, user_id, username, body, client_id)
-        select v.room_id, v.user_id, v.username, v.body, v.client_id
-        from locked, unnest(
-          ${batch.map((message) => message.roomId)}::int8[],
-          ${batch.map((message) => message.userId)}::int8[],
-          ${batch.map((message) => message.username)}::text[],
-          ${batch.map((message) => message.body)}::text[],
-          ${batch.map((message) => message.clientId ?? null)}::text[]
-        ) as v(room_id, user_id, username, body, client_id)
-        ${batch.some((message) => message.clientId !== undefined) ? skipRepeats : sql``}
-        returning id, username, body, created_at, room_id, user_id, client_id
+        ${insertSql(batch, sql`locked,`)}
       `).execute(conn)
+      return alignWithBatch(batch, result.rows)
+    },
+
+    /**
+     * `lockRoomsAndInsert` without the locks, for a database that is one session (PGlite):
+     * there, advisory locks are re-entrant and order nothing, and a writer orders its rooms by
+     * keeping the connection from its insert to its announcement.
+     */
+    async insert(batch: NewMessage[], conn: Kysely<ChatDatabase>) {
+      const result = await prepared(sql<InsertedRow>`${insertSql(batch, sql``)}`).execute(conn)
       return alignWithBatch(batch, result.rows)
     },
 

@@ -172,6 +172,59 @@ t.test(
   },
 )
 
+t.test(
+  "on one session (PGlite's): no room locks, and a busy writer spaces its inserts by its window",
+  async (t) => {
+    const bus = createBus()
+    t.teardown(() => bus.close())
+    const room = await rooms.create(`window-${process.pid}`)
+    const announced = await announcedOn(t, bus)
+    const inserts: string[][] = []
+    const counting = {
+      ...messages,
+      insert: (batch: Parameters<typeof messages.insert>[0], conn: typeof db) => {
+        inserts.push(batch.map((message) => message.body))
+        return messages.insert(batch, conn)
+      },
+      lockRoomsAndInsert: () => Promise.reject(new Error('no room locks on one session')),
+    }
+    const writer = createRoomWriter({
+      db,
+      messages: counting,
+      events: createChatEvents({ bus, instanceId: 'chat-1' }),
+      log: { error: () => {}, warn: () => {} },
+      roomLocks: false,
+      batchWindowMs: 1000,
+    })
+    const post = (body: string, i: number) =>
+      writer.post({ room, userId: i + 1, username: `user${i}`, body })
+
+    const quiet = Date.now()
+    await post('first', 0)
+    t.ok(Date.now() - quiet < 1000, 'a message after a quiet spell is stored without waiting')
+    // Four more while the window of the first is open, arriving one by one.
+    const more: Promise<unknown>[] = []
+    for (const [i, body] of ['a', 'b', 'c', 'd'].entries()) {
+      more.push(post(body, i + 1))
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    await Promise.all(more)
+
+    t.same(inserts, [['first'], ['a', 'b', 'c', 'd']], 'the four went in one statement')
+    const stored = (await messages.page({ roomId: room.id, limit: 10 })).reverse()
+    t.same(
+      stored.map((m) => m.body),
+      ['first', 'a', 'b', 'c', 'd'],
+    )
+    t.same(
+      announced,
+      stored.map((m) => m.id),
+      'announced in id order',
+    )
+    t.equal(await heldLocks(), 0, 'no lock was taken')
+  },
+)
+
 t.test('two instances writing to the same rooms keep each room in id order', async (t) => {
   if (!process.env.DATABASE_URL) {
     // Two instances need one database: PGlite lives inside a single process.
