@@ -3,7 +3,8 @@ import { Counter, Histogram, type Registry } from 'prom-client'
 /** What the bot counts; the core takes it as a dependency so tests and standalone can skip it. */
 export interface BotMetrics {
   command(outcome: string): void
-  upstream(result: string, seconds: number): void
+  /** `endpoint`: `quote` or `history`. */
+  upstream(result: string, seconds: number, endpoint: string): void
 }
 
 export const noMetrics: BotMetrics = { command() {}, upstream() {} }
@@ -17,8 +18,8 @@ export function createBotMetrics(registry: Registry): BotMetrics {
   })
   const upstream = new Histogram({
     name: 'finbot_quote_request_duration_seconds',
-    help: 'Requests to the quote service, by result',
-    labelNames: ['result'],
+    help: 'Requests to the quote service, by endpoint and result',
+    labelNames: ['endpoint', 'result'],
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   })
@@ -26,8 +27,8 @@ export function createBotMetrics(registry: Registry): BotMetrics {
     command(outcome) {
       commands.inc({ outcome })
     },
-    upstream(result, seconds) {
-      upstream.observe({ result }, seconds)
+    upstream(result, seconds, endpoint) {
+      upstream.observe({ endpoint, result }, seconds)
     },
   }
 }

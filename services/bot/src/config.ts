@@ -17,6 +17,8 @@ export const BotConfigSchema = Type.Object({
   FINBOT_QUOTE_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
   FINBOT_QUOTE_RETRIES: Type.Integer({ minimum: 0, maximum: 5, default: 2 }),
   FINBOT_QUOTE_CACHE_MS: Type.Integer({ minimum: 0, default: 30_000 }),
+  /** The daily history (the card's series) changes once a day: kept for hours, 6 by default. */
+  FINBOT_HISTORY_TTL_MS: Type.Integer({ minimum: 0, maximum: 7 * 86_400_000, default: 21_600_000 }),
   FINBOT_COMMAND_MAX_AGE_MS: Type.Integer({ minimum: 1000, maximum: 300_000, default: 10_000 }),
   /** With it, commands come from the `chat:commands` stream; without, from the websocket. */
   REDIS_URL: storageConfigFields.REDIS_URL,

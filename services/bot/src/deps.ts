@@ -20,6 +20,7 @@ export function stockBotOptions(config: BotConfig, infra: { bus?: Bus }): StockB
       retries: config.FINBOT_QUOTE_RETRIES,
       retryBaseMs: 200,
       cacheMs: config.FINBOT_QUOTE_CACHE_MS,
+      historyCacheMs: config.FINBOT_HISTORY_TTL_MS,
     },
   }
 }

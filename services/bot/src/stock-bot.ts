@@ -4,8 +4,8 @@ import { type BotMetrics, noMetrics } from './bot-metrics.js'
 import { createChatSession } from './chat/chat-session.js'
 import { createCommandHandler } from './commands/command-handler.js'
 import { consumeStreamCommands } from './commands/stream-commands.js'
-import { createQuoteCache } from './quotes/quote-cache.js'
-import { createStooqClient } from './quotes/stooq-client.js'
+import { createHistoryCache, createQuoteCache } from './quotes/quote-cache.js'
+import { createStooqClient, createStooqHistoryClient } from './quotes/stooq-client.js'
 
 /** Where the bot takes commands from: the shared stream, or its own websocket. */
 export type CommandSource = { kind: 'socket' } | { kind: 'stream'; bus: Bus; group: string }
@@ -25,6 +25,8 @@ export interface StockBotOptions {
     retries: number
     retryBaseMs: number
     cacheMs: number
+    /** How long a daily history is reused; by default 6 hours. */
+    historyCacheMs?: number
   }
   reconnect?: { minMs: number; maxMs: number }
 }
@@ -37,7 +39,7 @@ export interface StockBot {
   readonly connected: boolean
 }
 
-/** The stock bot: an ordinary chat user that answers `/stock=SYMBOL` in its rooms. */
+/** The stock bot: an ordinary chat user that answers `/stock=SYMBOL` (up to 5, comma-separated) in its rooms. */
 export function createStockBot(
   options: StockBotOptions,
   infra: { logger: FastifyBaseLogger; metrics?: BotMetrics },
@@ -55,9 +57,14 @@ export function createStockBot(
   const quotes = createQuoteCache(createStooqClient({ ...options.quotes, logger, metrics }), {
     ttlMs: options.quotes.cacheMs,
   })
+  const history = createHistoryCache(
+    createStooqHistoryClient({ ...options.quotes, logger, metrics }),
+    { ttlMs: options.quotes.historyCacheMs ?? 6 * 3_600_000 },
+  )
   const handler = createCommandHandler({
     session,
     quotes,
+    history,
     maxAgeMs: options.maxAgeMs,
     logger,
     metrics,

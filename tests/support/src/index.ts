@@ -19,8 +19,12 @@ export {
 export {
   CSV_HEADER,
   type FakeAnswer,
+  type FakeDay,
   type FakeRequest,
   type FakeStooq,
+  HISTORY_HEADER,
+  QUOTE_DATE,
+  standardHistory,
   startFakeStooq,
 } from './fake-stooq.js'
 export { startPostgresServer } from './postgres-server.js'

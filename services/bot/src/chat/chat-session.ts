@@ -1,5 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { type CustomNotification, ErrorCode, FatalCode, type ServerFrame } from '@finchat/protocol'
+import {
+  type Card,
+  type CustomNotification,
+  ErrorCode,
+  FatalCode,
+  type ServerFrame,
+} from '@finchat/protocol'
 import {
   type ApiClient,
   ApiError,
@@ -39,9 +45,10 @@ export interface ChatSession {
    * Posts `body` and resolves once the server echoed it (so it is stored). Waits for a
    * reconnection or a rate limit to pass, but never beyond `deadline` (epoch ms). With a
    * `clientId` the post is safe to repeat, so it is also sent again after a failure or a lost
-   * echo (the server stores it once and answers with the original's echo).
+   * echo (the server stores it once and answers with the original's echo). The `card` is not
+   * sent yet: the text alone is.
    */
-  say(room: string, body: string, deadline: number, clientId?: string): Promise<void>
+  say(room: string, body: string, deadline: number, clientId?: string, card?: Card): Promise<void>
   /** Custom commands other users post in the rooms the bot is in. */
   onCustom(listener: (notification: CustomNotification) => void): void
 }

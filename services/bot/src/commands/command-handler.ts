@@ -1,8 +1,14 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { type BotMetrics, noMetrics } from '../bot-metrics.js'
 import type { ChatSession } from '../chat/chat-session.js'
-import { type QuoteResult, type QuoteSource, symbolOf } from '../quotes/quote-source.js'
-import { stockAnswer } from './stock-answers.js'
+import {
+  type HistorySource,
+  type QuoteResult,
+  type QuoteSource,
+  symbolOf,
+} from '../quotes/quote-source.js'
+import { quoteCard } from './quote-card.js'
+import { MAX_SYMBOLS, stockAnswer, TOO_MANY_SYMBOLS } from './stock-answers.js'
 
 /** A custom command, whichever way it reached the bot (stream entry or websocket notification). */
 export interface BotCommand {
@@ -25,6 +31,8 @@ export type CommandOutcome = 'answered' | 'ignored' | 'not-joined' | 'expired'
 export interface CommandHandlerOptions {
   session: Pick<ChatSession, 'isJoined' | 'say'>
   quotes: QuoteSource
+  /** Daily closes for the card; without it, cards carry no series. */
+  history?: HistorySource
   /** A command not answered this long after it was posted is dropped instead of answered late. */
   maxAgeMs: number
   logger: FastifyBaseLogger
@@ -72,11 +80,49 @@ export function createCommandHandler(options: CommandHandlerOptions): CommandHan
       )
       return 'expired'
     }
-    const symbol = symbolOf(command.payload)
-    const result = symbol === null ? NOT_FOUND : await within(quotes.lookup(symbol), budget)
-    const clientId = command.key === undefined ? undefined : `stock:${command.key}`
-    await session.say(command.room, stockAnswer(command.payload, result), deadline, clientId)
-    logger.info({ ...context, symbol, result: result.kind }, 'answered /stock')
+    const clientId = (n?: number) =>
+      command.key === undefined ? undefined : `stock:${command.key}${n ? `:${n}` : ''}`
+    const asked = askedSymbols(command.payload)
+    if (asked.length > MAX_SYMBOLS) {
+      await session.say(command.room, TOO_MANY_SYMBOLS, deadline, clientId())
+      logger.info({ ...context, symbols: asked.length }, 'answered /stock: too many symbols')
+      return 'answered'
+    }
+    // Every lookup starts now, quotes and histories at once; answers go out in the order asked.
+    const lookups = asked.map((shown) => {
+      const symbol = symbolOf(shown)
+      if (symbol === null) return { shown, symbol, quote: Promise.resolve(NOT_FOUND) }
+      return {
+        shown,
+        symbol,
+        quote: within(quotes.lookup(symbol), budget),
+        history: options.history?.lookup(symbol),
+      }
+    })
+    for (const [n, lookup] of lookups.entries()) {
+      const result = await lookup.quote
+      // The history only if it is in already: a card never makes the answer later.
+      const history = result.kind === 'found' ? await ifSettled(lookup.history) : undefined
+      const card = result.kind === 'found' ? quoteCard(result, history) : undefined
+      const answer = stockAnswer(lookup.shown, result)
+      await session.say(
+        command.room,
+        answer,
+        deadline,
+        clientId(asked.length > 1 ? n + 1 : 0),
+        card,
+      )
+      logger.info(
+        {
+          ...context,
+          symbol: lookup.symbol,
+          result: result.kind,
+          card: card !== undefined,
+          history: history?.kind ?? (lookup.history ? 'pending' : 'none'),
+        },
+        'answered /stock',
+      )
+    }
     return 'answered'
   }
 
@@ -107,6 +153,26 @@ export function createCommandHandler(options: CommandHandlerOptions): CommandHan
       await Promise.all(pending)
     },
   }
+}
+
+/**
+ * The symbols of a payload as written, in order: comma-separated, blanks dropped. A payload
+ * without a comma is one symbol, kept exactly as written for the not-found answer.
+ */
+function askedSymbols(payload: string): string[] {
+  if (!payload.includes(',')) return [payload]
+  const parts = payload
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+  return parts.length > 0 ? parts : [payload]
+}
+
+/** A promise's value if it has settled already (a cached answer, or one come first), else undefined. */
+function ifSettled<T>(promise: Promise<T> | undefined): Promise<T | undefined> {
+  if (promise === undefined) return Promise.resolve(undefined)
+  // `promise` comes first in the race: settled, its reaction is queued before the other's.
+  return Promise.race([promise, Promise.resolve(undefined)])
 }
 
 /** The lookup's result, or a timeout once `ms` have passed (the lookup itself goes on, shared). */

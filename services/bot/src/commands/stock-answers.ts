@@ -1,6 +1,11 @@
 import { MAX_MESSAGE_LENGTH } from '@finchat/protocol'
 import type { QuoteResult } from '../quotes/quote-source.js'
 
+/** Symbols one `/stock=` may ask for, comma-separated. */
+export const MAX_SYMBOLS = 5
+
+export const TOO_MANY_SYMBOLS = `You can ask for at most ${MAX_SYMBOLS} symbols at once, separated by commas (e.g. /stock=aapl.us,msft.us).`
+
 /**
  * The message the bot posts for `/stock=<payload>`. The found and not-found texts are the
  * original bot's, word for word (PROTOCOL.md); the two failure texts say whose fault it is.
