@@ -97,7 +97,7 @@ function printBanner() {
     lines.push(`  SEED_ROOMS: not created ${seeded.refused.join(', ')}`)
   if (bot) {
     lines.push(
-      `  Stock bot:  "${config.FINBOT_USERNAME}" answers /stock=SYMBOL (e.g. /stock=aapl.us)`,
+      `  Stock bot:  "${config.FINBOT_USERNAME}" answers /stock=SYMBOL, up to 5 comma-separated (e.g. /stock=aapl.us,msft.us)`,
     )
   }
   lines.push(
