@@ -42,3 +42,18 @@ t.test('FINBOT_HOST as host:port or as a URL', async (t) => {
 t.test('missing credentials are named together', async (t) => {
   t.throws(() => loadBotConfig({}), /FINBOT_USERNAME is required; FINBOT_PASSWORD is required/)
 })
+
+t.test(
+  'the daily history is kept 6 hours unless FINBOT_HISTORY_TTL_MS says otherwise',
+  async (t) => {
+    t.equal(loadBotConfig(credentials).FINBOT_HISTORY_TTL_MS, 6 * 3_600_000)
+    t.equal(loadBotConfig({ ...credentials, FINBOT_HISTORY_TTL_MS: '0' }).FINBOT_HISTORY_TTL_MS, 0)
+    for (const value of ['-1', 'six hours', '1.5', String(8 * 86_400_000)]) {
+      t.throws(
+        () => loadBotConfig({ ...credentials, FINBOT_HISTORY_TTL_MS: value }),
+        /FINBOT_HISTORY_TTL_MS/,
+        `refused at boot: ${value}`,
+      )
+    }
+  },
+)
