@@ -1,20 +1,24 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createStockBot, type StockBot } from '@finchat/bot'
 import { PASSWORD, REPO_ROOT, startFakeStooq, startStack } from '@finchat/testing'
+import type { AxeResults } from 'axe-core'
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { build } from 'vite'
 
 // The original's manual web test, in headless Chromium: two people in two browsers register,
 // chat, ask the bot for a quote, leave and log out; an administrator creates a room and gives
 // and takes back admin rights. The web UI is built from source for the run and served the way
-// `pnpm start` serves it.
+// `pnpm start` serves it. Every view is checked with axe-core in light and dark mode.
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const ARTIFACTS = join(REPO_ROOT, 'artifacts', 'screenshots')
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+const PHONE = { width: 390, height: 780 }
 
 if (!existsSync(CHROMIUM)) {
   t.pass(`skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`)
@@ -34,7 +38,8 @@ async function story() {
 
   const stack = await startStack(t, { combined: true, webRoot: outDir })
   const server = stack.combined as NonNullable<typeof stack.combined>
-  await stack.createRooms('friends', 'investments')
+  // pnpm start's rooms: three of them overflowed a phone's room strip once.
+  await stack.createRooms('friends', 'family', 'investments')
   const stooq = await startFakeStooq(t)
   stooq.quote('aapl.us', '93.42')
   await stack.register('finbot')
@@ -91,9 +96,10 @@ async function story() {
   }
 
   const alice = await person()
-  const bob = await person(390, 780)
+  const bob = await person(PHONE.width, PHONE.height)
 
   await t.test('register, with field errors next to the fields', async (t) => {
+    await accessible(t, alice, 'the login form')
     await shot(alice, 'login')
     await alice.getByRole('button', { name: 'Create an account' }).click()
     await alice.getByLabel('Username').fill('alice')
@@ -101,6 +107,7 @@ async function story() {
     await alice.getByLabel('Confirm password').fill('12345678')
     await alice.getByRole('button', { name: 'Register' }).click()
     await contains(alice.locator('#field-password-errors'), 'entirely numeric')
+    await accessible(t, alice, 'the register form with its errors')
     await shot(alice, 'register-errors')
     await alice.getByRole('button', { name: 'Log in instead' }).click()
     await register(alice, 'alice')
@@ -137,11 +144,15 @@ async function story() {
     }
     await shot(alice, 'room')
     await shot(bob, 'room-phone')
-    t.pass()
+    await accessible(t, alice, 'a room')
+    await accessible(t, bob, 'a room on a phone')
+    await fitsThePhone(t, bob)
   })
 
   await t.test('unread counts for the rooms not on screen', async (t) => {
     await alice.getByRole('button', { name: 'Server Logs' }).click()
+    await shown(alice.getByRole('log', { name: 'Server logs' }))
+    await accessible(t, alice, 'the server logs')
     await say(bob, 'while you were away')
     await shown(alice.getByRole('button', { name: /#investments.*1 unread/ }))
     await alice.getByRole('button', { name: /#investments/ }).click()
@@ -202,6 +213,7 @@ async function story() {
     await root.getByLabel('Room name').fill('newroom')
     await root.getByRole('button', { name: 'Create room' }).click()
     await shown(root.getByRole('button', { name: 'Delete #newroom' }))
+    await accessible(t, root, 'the admin page')
     await shot(root, 'admin')
     await bob.getByRole('button', { name: 'Refresh rooms' }).click()
     await shown(bob.getByRole('button', { name: /#newroom/ }))
@@ -227,6 +239,44 @@ async function story() {
       await shown(root.getByRole('button', { name: 'Log in' }))
       t.pass("stepping down ends one's own sessions too, and the admin page with them")
     })
+  })
+}
+
+/**
+ * axe-core finds no serious or critical violation on `page` as it is, in light and in dark mode
+ * (the colours come from prefers-color-scheme).
+ */
+async function accessible(t: Test, page: Page, view: string) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE)
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme })
+    const found = await page.evaluate(async () => {
+      const { axe } = window as unknown as { axe: { run(): Promise<AxeResults> } }
+      return (await axe.run()).violations
+        .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+        .map((violation) => ({
+          rule: violation.id,
+          help: violation.help,
+          where: violation.nodes.map((node) => `${node.target.join(' ')}: ${node.failureSummary}`),
+        }))
+    })
+    t.same(found, [], `${view}, ${colorScheme}: no serious or critical accessibility violation`)
+  }
+  await page.emulateMedia({ colorScheme: null })
+}
+
+/** The page is no wider than a 390 px phone: nothing scrolls sideways. */
+async function fitsThePhone(t: Test, page: Page) {
+  const { width, outside } = await page.evaluate((phone) => {
+    // What sticks out, outermost first: says which part to fix when it fails.
+    const outside = [...document.querySelectorAll('body *')]
+      .filter((element) => element.getBoundingClientRect().right > phone)
+      .slice(0, 5)
+      .map((element) => `${element.tagName.toLowerCase()}.${element.className}`)
+    return { width: document.documentElement.scrollWidth, outside }
+  }, PHONE.width)
+  t.ok(width <= PHONE.width, `the page is ${width} px wide on a ${PHONE.width} px phone`, {
+    outside,
   })
 }
 

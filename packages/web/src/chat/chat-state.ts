@@ -1,4 +1,5 @@
 import {
+  type Card,
   compareCodePoints,
   type HistoryMessage,
   type MessageFrame,
@@ -7,7 +8,16 @@ import {
 
 /** One line of a room's scroll-back, as the room view shows it. */
 export type Line =
-  | { kind: 'message'; id: number; user: string; body: string; stamp: string; you: boolean }
+  | {
+      kind: 'message'
+      id: number
+      user: string
+      body: string
+      stamp: string
+      you: boolean
+      /** A bot's card, drawn beside the text (which says the same, for screen readers). */
+      card?: Card
+    }
   | { kind: 'joined' | 'parted'; user: string; stamp: string; you: boolean }
   | { kind: 'custom'; user: string; command: string; payload: string; stamp: string; you: boolean }
 
@@ -235,7 +245,8 @@ function withMessages(room: Room, messages: HistoryMessage[]): Room {
   let next = room
   for (const message of fresh) {
     const { id, user, body, stamp, you } = message
-    next = { ...append(next, { kind: 'message', id, user, body, stamp, you }), lastId: id }
+    const line: Line = { kind: 'message', id, user, body, stamp, you }
+    next = { ...append(next, line), lastId: id }
   }
   return next
 }

@@ -12,6 +12,7 @@ import {
   SERVER_LOGS,
   toResend,
 } from '../chat/chat-state.js'
+import { CardView } from './quote-card-view.js'
 
 const COMMAND = /^\/([^=\s]+)=([\s\S]*)$/
 
@@ -151,7 +152,7 @@ function RoomView(props: {
 }) {
   const { room, send, say } = props
   const input = useRef<HTMLInputElement>(null)
-  const scroller = useRef<HTMLOListElement>(null)
+  const scroller = useRef<HTMLDivElement>(null)
   useEffect(() => input.current?.focus(), [room.name])
   useEffect(() => {
     const list = scroller.current
@@ -193,17 +194,20 @@ function RoomView(props: {
           </button>
         )}
       </header>
-      <ol
+      {/* The log wraps the list: a list given the log role would leave its items outside a list. */}
+      <div
         class="lines"
         role="log"
         aria-live="polite"
         aria-label={`Messages in ${room.name}`}
         ref={scroller}
       >
-        {room.lines.map((line, index) => (
-          <LineView key={line.kind === 'message' ? `m${line.id}` : `l${index}`} line={line} />
-        ))}
-      </ol>
+        <ol>
+          {room.lines.map((line, index) => (
+            <LineView key={line.kind === 'message' ? `m${line.id}` : `l${index}`} line={line} />
+          ))}
+        </ol>
+      </div>
       <aside class="users" aria-label="Users">
         <h3>Users ({room.users.length})</h3>
         <ul>
@@ -237,8 +241,11 @@ function LineView(props: { line: Line }) {
   switch (line.kind) {
     case 'message':
       return (
-        <li class={`line message${line.you ? ' own' : ''}`}>
-          {time} <strong class="author">{line.user}</strong> <span class="body">{line.body}</span>
+        <li class={`line message${line.you ? ' own' : ''}${line.card ? ' with-card' : ''}`}>
+          {time} <strong class="author">{line.user}</strong>{' '}
+          {/* With a card, the text (which says the same) is for screen readers; the card for eyes. */}
+          <span class={line.card ? 'body sr-only' : 'body'}>{line.body}</span>
+          {line.card && <CardView card={line.card} />}
         </li>
       )
     case 'custom':
@@ -271,16 +278,18 @@ function ServerLogs(props: { state: ChatState }) {
       <header class="room-header">
         <h2 id="logs-title">Server Logs</h2>
       </header>
-      <ol class="lines" role="log" aria-label="Server logs">
-        {props.state.logs.map((entry, index) => (
-          <li key={index} class={`line ${entry.level === 'error' ? 'error' : 'info'}`}>
-            <time dateTime={new Date(entry.at).toISOString()}>
-              {new Date(entry.at).toLocaleTimeString()}
-            </time>{' '}
-            <span class="body">{entry.text}</span>
-          </li>
-        ))}
-      </ol>
+      <div class="lines" role="log" aria-label="Server logs">
+        <ol>
+          {props.state.logs.map((entry, index) => (
+            <li key={index} class={`line ${entry.level === 'error' ? 'error' : 'info'}`}>
+              <time dateTime={new Date(entry.at).toISOString()}>
+                {new Date(entry.at).toLocaleTimeString()}
+              </time>{' '}
+              <span class="body">{entry.text}</span>
+            </li>
+          ))}
+        </ol>
+      </div>
       <p class="hint">
         Pick a room on the left to join it. Type /stock=aapl.us in a room to ask for a quote.
       </p>
