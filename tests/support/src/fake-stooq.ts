@@ -12,7 +12,10 @@ export const QUOTE_DATE = '2026-11-27'
 const QUOTE_PATH = '/q/l/'
 const HISTORY_PATH = '/q/d/l/'
 
-/** One scripted answer; `hangUp` closes the connection without a response. */
+/**
+ * One scripted answer; `hangUp` closes the connection without a response. Without `status` and
+ * `body`, the standard answer (after `delayMs`).
+ */
 export interface FakeAnswer {
   status?: number
   body?: string
@@ -56,7 +59,13 @@ export async function startFakeStooq(t: Test, options: { apiKey?: string } = {})
     const request = { symbol, apiKey, url: req.url ?? '', at: Date.now() }
     ;(isHistory ? historyRequests : requests).push(request)
     const scripted = (isHistory ? historyScripts : scripts).get(symbol ?? '')?.shift()
-    const answer = scripted ?? standardAnswer(url.pathname, symbol, apiKey)
+    const standard = () => standardAnswer(url.pathname, symbol, apiKey)
+    const answer =
+      scripted === undefined
+        ? standard()
+        : scripted.status === undefined && scripted.body === undefined
+          ? { ...standard(), ...scripted }
+          : scripted
     if (answer.delayMs) await sleep(answer.delayMs)
     if (answer.hangUp) {
       req.socket.destroy()

@@ -4,6 +4,8 @@ import {
   type CustomNotification,
   ErrorCode,
   FatalCode,
+  type MessageFrame,
+  type MessageNotification,
   type ServerFrame,
 } from '@finchat/protocol'
 import {
@@ -45,8 +47,9 @@ export interface ChatSession {
    * Posts `body` and resolves once the server echoed it (so it is stored). Waits for a
    * reconnection or a rate limit to pass, but never beyond `deadline` (epoch ms). With a
    * `clientId` the post is safe to repeat, so it is also sent again after a failure or a lost
-   * echo (the server stores it once and answers with the original's echo). The `card` is not
-   * sent yet: the text alone is.
+   * echo (the server stores it once and answers with the original's echo). With a `card`, a
+   * server that refuses it (an account not marked as a bot, a server without cards) still gets
+   * the text: it is sent again without the card.
    */
   say(room: string, body: string, deadline: number, clientId?: string, card?: Card): Promise<void>
   /** Custom commands other users post in the rooms the bot is in. */
@@ -92,6 +95,9 @@ export function createChatSession(options: ChatSessionOptions): ChatSession {
   let token: string | undefined
   let client: ChatClient | undefined
   let reconnecting = false
+  /** Set when the server refused a card on this connection: the next answers go without. */
+  let cardsRefused = false
+  let cardRefusalLogged = false
 
   async function openSocket(): Promise<ChatClient> {
     token ??= await api.login({ username: options.username, password: options.password })
@@ -160,6 +166,8 @@ export function createChatSession(options: ChatSessionOptions): ChatSession {
     }
     joined.clear()
     for (const room of rooms) joined.add(room)
+    // Marking an account as a bot ends its sessions: a new connection may be allowed cards.
+    cardsRefused = false
     client = socket
     void socket.closed.then((info) => {
       if (client !== socket) return
@@ -251,13 +259,33 @@ export function createChatSession(options: ChatSessionOptions): ChatSession {
       return joined.has(room)
     },
 
-    async say(room, body, deadline, clientId) {
+    async say(room, body, deadline, clientId, card) {
       for (;;) {
         const socket = await whenConnected(deadline)
         try {
-          await socket.say(room, body, Math.max(1, deadline - Date.now()), clientId)
+          const timeout = Math.max(1, deadline - Date.now())
+          if (card === undefined || cardsRefused) await socket.say(room, body, timeout, clientId)
+          else
+            await sayWithCard(
+              socket,
+              { type: 'message', room_name: room, body },
+              timeout,
+              clientId,
+              card,
+            )
           return
         } catch (error) {
+          if (card !== undefined && !cardsRefused && isCardRefusal(error)) {
+            cardsRefused = true
+            if (!cardRefusalLogged) {
+              cardRefusalLogged = true
+              log.warn(
+                { code: error.frame.code, room },
+                `the server refused the bot's card; answers go as text alone (an administrator can mark the account as a bot: pnpm admin users mark-bot ${options.username})`,
+              )
+            }
+            continue
+          }
           const rateLimited =
             error instanceof ChatError && error.frame.code === ErrorCode.rateLimited
               ? error.frame.details.retry_after_ms
@@ -276,6 +304,54 @@ export function createChatSession(options: ChatSessionOptions): ChatSession {
       customListeners.add(listener)
     },
   }
+}
+
+/** Like ChatClient.say, for a message that carries a card (the client's `say` sends none). */
+async function sayWithCard(
+  socket: ChatClient,
+  frame: MessageFrame,
+  timeoutMs: number,
+  clientId: string | undefined,
+  card: Card,
+): Promise<MessageNotification> {
+  const room = frame.room_name
+  const answer = socket.next(
+    (f) =>
+      (f.type === 'room:notification' &&
+        f.code === 'message' &&
+        f.you &&
+        f.room_name === room &&
+        (clientId === undefined || f.client_id === clientId)) ||
+      (f.type === 'error' && isAboutRoom(f, room) && isAboutClientId(f, clientId)),
+    timeoutMs,
+  )
+  const sent: MessageFrame & { card: Card } =
+    clientId === undefined ? { ...frame, card } : { ...frame, client_id: clientId, card }
+  socket.send(sent)
+  const received = await answer
+  if (received.type === 'error') throw new ChatError(received)
+  return received as MessageNotification
+}
+
+/** An error frame answers a request in `room` when it names that room or none (as ChatClient). */
+function isAboutRoom(frame: ServerFrame, room: string): boolean {
+  const details: Record<string, unknown> | undefined =
+    'details' in frame ? (frame.details as Record<string, unknown>) : undefined
+  return details?.name === undefined || details.name === room
+}
+
+/** Message errors name the message's client id when it had one: another answer's is not ours. */
+function isAboutClientId(frame: ServerFrame, clientId: string | undefined): boolean {
+  const named = (frame as { client_id?: unknown }).client_id
+  return clientId === undefined || named === undefined || named === clientId
+}
+
+/** `room:card-not-allowed` (not a bot account) and `room:invalid-card`. */
+const CARD_REFUSALS: ReadonlySet<string> = new Set(['room:card-not-allowed', 'room:invalid-card'])
+
+/** The server would not take the card; the same message without it would do. */
+function isCardRefusal(error: unknown): error is ChatError {
+  return error instanceof ChatError && CARD_REFUSALS.has(error.frame.code)
 }
 
 function startError(error: unknown, options: ChatSessionOptions): BotStartError {
