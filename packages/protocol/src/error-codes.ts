@@ -9,6 +9,10 @@ export const ErrorCode = {
   invalidRoom: 'room:invalid',
   messageTooLong: 'room:message-too-long',
   rateLimited: 'rate-limited',
+  /** Extension: a `message` carried a `card`, and its sender is not a bot account. */
+  cardNotAllowed: 'room:card-not-allowed',
+  /** Extension: a `message` carried a `card` that is not one (schema or size). */
+  invalidCard: 'room:invalid-card',
   /**
    * Extension: the request was valid but failed on our side (store or bus unavailable), so the
    * client may retry. A `message` may have been stored all the same (the server could not tell

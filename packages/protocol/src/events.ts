@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
+import { Card } from './cards.js'
 import { Stamp } from './stamp.js'
 
 /** Bus stream names, shared by producers and consumers. */
@@ -71,6 +72,8 @@ export const RoomMessageEvent = Type.Object({
   instance: Instance,
   /** The sender's `client_id`, for its own echo only. */
   client_id: Type.Optional(Type.String()),
+  /** The message's card, checked before it was stored; absent when it has none. */
+  card: Type.Optional(Card),
 })
 export type RoomMessageEvent = Static<typeof RoomMessageEvent>
 

@@ -78,6 +78,8 @@ export const UserSummary = Type.Object({
   username: Type.String(),
   email: Type.String(),
   is_admin: Type.Boolean(),
+  /** Extension: a bot account, whose messages may carry a card. */
+  is_bot: Type.Boolean(),
   /** ISO 8601 in UTC. */
   created_at: Type.Optional(Type.String()),
 })

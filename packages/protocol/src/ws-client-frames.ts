@@ -46,6 +46,12 @@ export const MessageFrame = Type.Object({
   room_name: Type.String(),
   body: Type.String(),
   client_id: Type.Optional(ClientId),
+  /**
+   * Extension: a `Card` (cards.ts), bot accounts only. Any JSON here: the chat service checks
+   * it and answers a bad one with an error frame, where a wrong type would be `invalid-format`
+   * with nothing to tell the bot what was wrong.
+   */
+  card: Type.Optional(Type.Unknown()),
 })
 export type MessageFrame = Static<typeof MessageFrame>
 

@@ -1,4 +1,5 @@
 import { type Static, type TProperties, Type } from '@sinclair/typebox'
+import { Card } from './cards.js'
 import { ErrorCode, FatalCode } from './error-codes.js'
 import { Stamp } from './stamp.js'
 import { ClientId } from './ws-client-frames.js'
@@ -64,6 +65,8 @@ export const HistoryMessage = Type.Object({
   user: Type.String(),
   you: Type.Boolean(),
   body: Type.String(),
+  /** Extension: the message's card (bot accounts' messages only); absent when it has none. */
+  card: Type.Optional(Card),
 })
 export type HistoryMessage = Static<typeof HistoryMessage>
 
@@ -154,6 +157,28 @@ export const MessageTooLongErrorFrame = errorFrameWith(
 )
 export type MessageTooLongErrorFrame = Static<typeof MessageTooLongErrorFrame>
 
+/**
+ * Extension: the `message` carried a `card` and its sender is not a bot account; nothing is
+ * stored. `details.reason` says so in words.
+ */
+export const CardNotAllowedErrorFrame = errorFrameWith(
+  ErrorCode.cardNotAllowed,
+  { reason: Type.String() },
+  AnswersMessage,
+)
+export type CardNotAllowedErrorFrame = Static<typeof CardNotAllowedErrorFrame>
+
+/**
+ * Extension: the `message`'s `card` is not a card (`details.reason`: which field is wrong, or
+ * that it is larger than `MAX_CARD_BYTES`); nothing is stored.
+ */
+export const InvalidCardErrorFrame = errorFrameWith(
+  ErrorCode.invalidCard,
+  { reason: Type.String() },
+  AnswersMessage,
+)
+export type InvalidCardErrorFrame = Static<typeof InvalidCardErrorFrame>
+
 /** Extension: the frame was dropped; the client may send again after `retry_after_ms`. */
 export const RateLimitedErrorFrame = errorFrameWith(ErrorCode.rateLimited, {
   retry_after_ms: Type.Integer({ minimum: 0 }),
@@ -173,6 +198,8 @@ export const ErrorFrame = Type.Union([
   AlreadyJoinedErrorFrame,
   InvalidRoomErrorFrame,
   MessageTooLongErrorFrame,
+  CardNotAllowedErrorFrame,
+  InvalidCardErrorFrame,
   RateLimitedErrorFrame,
   InternalErrorFrame,
 ])
@@ -231,6 +258,8 @@ export const MessageNotification = Type.Object({
    * that `client_id`; the other members' notifications never carry it.
    */
   client_id: Type.Optional(ClientId),
+  /** Extension: the message's card (bot accounts' messages only); absent when it has none. */
+  card: Type.Optional(Card),
 })
 export type MessageNotification = Static<typeof MessageNotification>
 

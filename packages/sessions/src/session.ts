@@ -6,6 +6,8 @@ export interface Session {
   userId: number
   username: string
   isAdmin: boolean
+  /** A bot account (marked by an administrator): may send messages with a card. */
+  isBot: boolean
   sessionId: string
   /** seconds since the epoch */
   expiresAt: number
@@ -23,6 +25,11 @@ export const SessionClaimsSchema = Type.Object({
   sub: Type.String({ pattern: '^[0-9]{1,15}$' }),
   name: Type.String({ minLength: 1 }),
   adm: Type.Boolean(),
+  /**
+   * Present (true) only on a bot account's tokens, so everyone else's stay as they were, and a
+   * token signed before bots existed still verifies (as no bot).
+   */
+  bot: Type.Optional(Type.Literal(true)),
   sid: Type.String({ minLength: 1 }),
   /** Added by the signer: seconds since the epoch. */
   exp: Type.Integer(),
@@ -42,6 +49,7 @@ export function claimsFor(grant: SessionGrant): Omit<SessionClaims, 'exp'> {
     sub: String(grant.userId),
     name: grant.username,
     adm: grant.isAdmin,
+    ...(grant.isBot && { bot: true as const }),
     sid: grant.sessionId,
   }
 }
@@ -53,6 +61,7 @@ export function sessionFrom(payload: unknown): Session | null {
     userId: Number(payload.sub),
     username: payload.name,
     isAdmin: payload.adm,
+    isBot: payload.bot === true,
     sessionId: payload.sid,
     expiresAt: payload.exp,
   }

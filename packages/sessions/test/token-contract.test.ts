@@ -11,7 +11,7 @@ import {
   tokenIssuerPlugin,
 } from '../src/index.js'
 
-const grant = { userId: 42, username: 'alice', isAdmin: true, sessionId: 'session-1' }
+const grant = { userId: 42, username: 'alice', isAdmin: true, isBot: true, sessionId: 'session-1' }
 
 async function issuer(t: Test, ttlSeconds = 600) {
   const keys = generateSigningKeys()
@@ -40,6 +40,28 @@ t.test('a token the issuer signs is the session the verifier reads back', async 
   const written = Object.keys(payload).filter((key) => key !== 'iat')
   t.same(written.sort(), Object.keys(SessionClaimsSchema.properties).sort())
 })
+
+t.test(
+  'only bot accounts get the bot claim: the tokens of everyone else stay as they were',
+  async (t) => {
+    const { app, keys } = await issuer(t)
+    const verify = createTokenVerifier({
+      publicKey: keys.publicKey,
+      revocations: createMemoryRevocationList(),
+    })
+    const token = app.issueSessionToken({ ...grant, isBot: false })
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString())
+    t.notOk('bot' in payload, 'no bot claim at all')
+    t.equal((await verify(token))?.isBot, false)
+    // Signed as before bot accounts existed: still valid, and no bot.
+    const old = app.jwt.sign({ sub: '42', name: 'alice', adm: false, sid: 's' })
+    t.match(await verify(old), { username: 'alice', isBot: false })
+    t.equal(
+      await verify(app.jwt.sign({ sub: '42', name: 'a', adm: false, bot: 'yes', sid: 's' })),
+      null,
+    )
+  },
+)
 
 t.test('a payload that is not the one auth signs does not authenticate', async (t) => {
   const { app, keys } = await issuer(t)

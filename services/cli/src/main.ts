@@ -19,6 +19,7 @@ import {
   createSuperuser,
   listUsers,
   setAdmin,
+  setBot,
 } from './commands/users.commands.js'
 import { type CliConfig, loadCliConfig } from './config.js'
 
@@ -27,7 +28,10 @@ const USAGE = `usage: pnpm admin <command>
   users list
   users grant-admin NAME
   users revoke-admin NAME          (refused for the last administrator)
+  users mark-bot NAME              a bot account: its messages may carry cards (quotes)
+  users unmark-bot NAME
   users create-bot                 the stock bot's account, from FINBOT_USERNAME and FINBOT_PASSWORD
+                                   (marked as a bot account)
   rooms add NAME...
   rooms list
   rooms delete NAME
@@ -88,6 +92,12 @@ async function run(config: CliConfig, [group, action, ...rest]: string[]): Promi
     }
     if (group === 'users' && action === 'revoke-admin' && rest[0]) {
       return await setAdmin(accounts, rest[0], false)
+    }
+    if (group === 'users' && action === 'mark-bot' && rest[0]) {
+      return await setBot(accounts, rest[0], true)
+    }
+    if (group === 'users' && action === 'unmark-bot' && rest[0]) {
+      return await setBot(accounts, rest[0], false)
     }
     if (group === 'users' && action === 'create-bot' && rest.length === 0) {
       return await createBot(accounts, config)

@@ -56,7 +56,9 @@ printBanner()
 async function startBot(): Promise<StockBot | undefined> {
   const password = await botPassword(config.DATA_DIR, config.FINBOT_PASSWORD)
   // The standalone process owns its bot's account: it is created, or given this password.
-  await started.accounts.ensureUser(config.FINBOT_USERNAME, password)
+  const account = await started.accounts.ensureUser(config.FINBOT_USERNAME, password)
+  // A bot account, so that its quotes may carry cards (its sessions end only the first time).
+  await started.accounts.setBot(account.username, true)
   const local = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST
   const starting = createStockBot(
     stockBotOptions(

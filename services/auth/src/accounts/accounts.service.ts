@@ -119,6 +119,26 @@ export function createAccounts({
       return demoted
     },
 
+    /**
+     * Marks a bot account (its messages may carry a card) or unmarks it; undefined: no such
+     * user. Tokens say whether their bearer is a bot, so a change ends the user's sessions: the
+     * next login's token says the new thing, and no old one goes on saying the old.
+     */
+    async setBot(username: string, isBot: boolean): Promise<User | undefined> {
+      const changed = await db.transaction().execute(async (trx) => {
+        const before = await users.findByUsername(username, trx)
+        if (!before) return { user: undefined, revoked: false }
+        if (before.is_bot === isBot) return { user: before, revoked: false }
+        const user = await users.setBot(username, isBot, trx)
+        if (!user) return { user: undefined, revoked: false }
+        const now = clock()
+        await announceRevoked(trx, user, await sessions.revokeAllOf(user.id, now, trx), now)
+        return { user, revoked: true }
+      })
+      if (changed.revoked) await announce?.()
+      return changed.user
+    },
+
     list(): Promise<User[]> {
       return users.list()
     },

@@ -7,6 +7,8 @@ export interface UsersTable {
   email: string
   password_hash: string
   is_admin: Generated<boolean>
+  /** A bot account: its messages may carry a card. */
+  is_bot: Generated<boolean>
   created_at: ColumnType<Date, never, never>
 }
 

@@ -66,4 +66,25 @@ export const adminUserRoutes: FastifyPluginAsyncTypebox<AdminUserRoutesOptions> 
       }
     },
   )
+
+  // Bot accounts may send messages with a card (a quote drawn by the web UI); 204 either way,
+  // marked again or not, as the account now is what was asked.
+  for (const [method, isBot] of [
+    ['PUT', true],
+    ['DELETE', false],
+  ] as const) {
+    app.route({
+      method,
+      url: '/admin/users/:username/bot',
+      schema: {
+        params,
+        response: { 204: Type.Null(), 401: DetailError, 403: DetailError, 404: DetailError },
+      },
+      handler: async (request, reply) => {
+        const user = await accounts.setBot(request.params.username, isBot)
+        if (!user) return reply.code(404).send({ detail: NO_SUCH_USER })
+        return reply.code(204).send(null)
+      },
+    })
+  }
 }

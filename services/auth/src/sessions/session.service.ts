@@ -86,6 +86,7 @@ export function createSessionService(deps: SessionServiceDeps) {
         userId: user.id,
         username: user.username,
         isAdmin: user.is_admin,
+        isBot: user.is_bot,
         sessionId,
       })
       return { ok: true, user, token }

@@ -11,5 +11,6 @@ export const toProfile = (user: User) => ({
 /** What an administrator sees of each account (`/admin/users`). */
 export const toUserSummary = (user: User) => ({
   ...toProfile(user),
+  is_bot: user.is_bot,
   created_at: user.created_at.toISOString(),
 })

@@ -85,6 +85,15 @@ export function createUsersRepository(db: Kysely<AuthDatabase>) {
         .executeTakeFirst()
     },
 
+    setBot(username: string, isBot: boolean, trx: Kysely<AuthDatabase> = db) {
+      return trx
+        .updateTable('users')
+        .set({ is_bot: isBot })
+        .where(sql`lower(username)`, '=', username.toLowerCase())
+        .returningAll()
+        .executeTakeFirst()
+    },
+
     setPassword(id: number, passwordHash: string, trx: Kysely<AuthDatabase> = db): Promise<User> {
       return trx
         .updateTable('users')

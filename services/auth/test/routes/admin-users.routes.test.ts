@@ -99,3 +99,54 @@ t.test('admin rights are taken back, but never from the last administrator', asy
   t.equal((await as(aliceToken, 'DELETE', '/admin/users/alice/admin')).statusCode, 409)
   t.same(await admins(aliceToken), ['alice'], 'and now she is the one who stays')
 })
+
+t.test(
+  'an administrator marks a bot account, which ends its sessions; its next token says bot',
+  async (t) => {
+    const stack = await startStack(t, { chatInstances: 0 })
+    const { app } = stack.auth
+    const rootToken = await stack.adminToken('root')
+    const botToken = await stack.token('finbot')
+    const as = (token: string | undefined, method: 'GET' | 'PUT' | 'DELETE', url: string) =>
+      app.inject({ method, url, headers: token ? { authorization: `Token ${token}` } : {} })
+    const bots = async () =>
+      (await as(rootToken, 'GET', '/admin/users'))
+        .json()
+        .users.map((u: { username: string; is_bot: boolean }) => [u.username, u.is_bot])
+    const claims = (token: string) =>
+      JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString())
+
+    t.same(await bots(), [
+      ['finbot', false],
+      ['root', false],
+    ])
+    t.notOk('bot' in claims(botToken), "an ordinary account's token has no bot claim")
+    t.equal((await as(undefined, 'PUT', '/admin/users/finbot/bot')).statusCode, 401)
+    t.equal((await as(botToken, 'PUT', '/admin/users/finbot/bot')).statusCode, 403, 'not by itself')
+    t.equal((await as(rootToken, 'PUT', '/admin/users/nobody/bot')).statusCode, 404)
+    t.same((await as(rootToken, 'DELETE', '/admin/users/nobody/bot')).json(), {
+      detail: 'No such user.',
+    })
+
+    const marked = await as(rootToken, 'PUT', '/admin/users/FinBot/bot')
+    t.equal(marked.statusCode, 204)
+    t.equal(marked.body, '')
+    t.same(await bots(), [
+      ['finbot', true],
+      ['root', false],
+    ])
+    t.equal((await stack.profile(botToken)).statusCode, 401, 'the token from before is over')
+    const nextToken = await stack.login('finbot')
+    t.equal(claims(nextToken).bot, true, 'the next login is a bot')
+    t.equal((await as(rootToken, 'PUT', '/admin/users/finbot/bot')).statusCode, 204, 'again: 204')
+    t.equal((await stack.profile(nextToken)).statusCode, 200, 'marked again, nothing changed')
+
+    t.equal((await as(rootToken, 'DELETE', '/admin/users/finbot/bot')).statusCode, 204)
+    t.same(await bots(), [
+      ['finbot', false],
+      ['root', false],
+    ])
+    t.equal((await stack.profile(nextToken)).statusCode, 401, 'unmarked: its bot token is over')
+    t.notOk('bot' in claims(await stack.login('finbot')))
+  },
+)

@@ -33,6 +33,7 @@ const sessionOf = (expiresInSeconds: number): Session => ({
   userId: 7,
   username: 'alice',
   isAdmin: false,
+  isBot: false,
   sessionId: 's-1',
   expiresAt: Math.floor(Date.now() / 1000) + expiresInSeconds,
 })

@@ -42,7 +42,10 @@ export async function listUsers(accounts: Accounts) {
   const users = await accounts.list()
   if (users.length === 0) return 'no users'
   return users
-    .map((u) => `${u.username}\t${u.email || '-'}\t${u.is_admin ? 'admin' : 'user'}`)
+    .map(
+      (u) =>
+        `${u.username}\t${u.email || '-'}\t${u.is_admin ? 'admin' : 'user'}${u.is_bot ? '\tbot' : ''}`,
+    )
     .join('\n')
 }
 
@@ -55,6 +58,14 @@ export async function setAdmin(accounts: Accounts, username: string, isAdmin: bo
   if (!user) throw new CommandError(`no user named ${username}`)
   const now = isAdmin ? 'is now an administrator' : 'is no longer an administrator'
   return `${user.username} ${now} (effective from their next login).`
+}
+
+/** Marks a bot account (its messages may carry a card) or unmarks it; its sessions end. */
+export async function setBot(accounts: Accounts, username: string, isBot: boolean) {
+  const user = await accounts.setBot(username, isBot)
+  if (!user) throw new CommandError(`no user named ${username}`)
+  const now = isBot ? 'is now a bot account' : 'is no longer a bot account'
+  return `${user.username} ${now} (effective from its next login; its sessions are ended).`
 }
 
 /**
@@ -71,9 +82,11 @@ export async function createBot(
       `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} required: the bot's account is the one the bot logs in with`,
     )
   }
-  const user = await accounts.ensureUser(
+  const { username } = await accounts.ensureUser(
     bot.FINBOT_USERNAME as string,
     bot.FINBOT_PASSWORD as string,
   )
+  // Marked, so that its answers may carry cards: a running bot's sessions end only the first time.
+  const user = (await accounts.setBot(username, true)) ?? { username }
   return `The bot's account ${user.username} is ready: it logs in with FINBOT_PASSWORD.`
 }

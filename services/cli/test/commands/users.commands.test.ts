@@ -66,6 +66,6 @@ t.test("the bot's account comes from the bot's own variables", async (t) => {
   t.equal(changed.code, 0, changed.stderr)
   t.ok(await logsIn('finbot', 'changed'), 'with the new password')
   t.notOk(await logsIn('finbot', 'the bot password'), 'and not the old one')
-  t.match(await users(), [{ username: 'finbot', is_admin: false }], 'one ordinary account')
+  t.match(await users(), [{ username: 'finbot', is_admin: false, is_bot: true }], 'one bot account')
   t.equal((await users()).length, 1)
 })
