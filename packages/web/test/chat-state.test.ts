@@ -104,6 +104,34 @@ t.test('joining shows the history oldest first, then live lines in order', async
   )
 })
 
+t.test("a bot's card comes with its message, live and from the history", async (t) => {
+  const card = {
+    kind: 'quote',
+    symbol: 'AAPL.US',
+    date: '2026-11-27',
+    time: '22:00:09',
+    open: 93.1,
+    high: 94.2,
+    low: 92.8,
+    close: 93.42,
+    volume: 1234567,
+    previous_close: 92.1,
+  } as const
+  const joined = frames(initialChatState, listed, ownJoin([{ id: 1, user: 'finbot', body: 'old' }]))
+  const withStored: ServerFrame = {
+    type: 'notification',
+    code: 'history',
+    room_name: 'investments',
+    messages: [
+      { id: 2, user: 'finbot', body: 'AAPL.US quote is $93.42 per share', stamp, you: false, card },
+    ],
+  }
+  const live = { ...(message(3, 'finbot', 'AAPL.US quote is $93.42 per share') as object), card }
+  const state = frames(joined, withStored, live as ServerFrame, message(4, 'bob', 'nice'))
+  const cards = state.rooms.investments?.lines.map((l) => (l.kind === 'message' ? l.card : l.kind))
+  t.same(cards, [undefined, 'joined', card, card, undefined], 'a message without one has none')
+})
+
 t.test('unread counts grow only for rooms not on screen, and clear when opened', async (t) => {
   let state = frames(initialChatState, listed, ownJoin([]))
   t.equal(state.active, SERVER_LOGS)

@@ -210,6 +210,7 @@ function onRoomEvent(
           body: frame.body,
           stamp: frame.stamp,
           you: frame.you,
+          ...(frame.card ? { card: frame.card } : {}),
         }
         return { ...append(room, line), lastId: frame.id }
       }
@@ -244,8 +245,8 @@ function withMessages(room: Room, messages: HistoryMessage[]): Room {
   const fresh = messages.filter((message) => message.id > room.lastId).sort((a, b) => a.id - b.id)
   let next = room
   for (const message of fresh) {
-    const { id, user, body, stamp, you } = message
-    const line: Line = { kind: 'message', id, user, body, stamp, you }
+    const { id, user, body, stamp, you, card } = message
+    const line: Line = { kind: 'message', id, user, body, stamp, you, ...(card ? { card } : {}) }
     next = { ...append(next, line), lastId: id }
   }
   return next
