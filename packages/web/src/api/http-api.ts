@@ -69,4 +69,9 @@ export const api = {
   /** Refused with 409 for the last administrator; the user's sessions end. */
   revokeAdmin: (username: string) =>
     call<UserSummary>('DELETE', `/admin/users/${encodeURIComponent(username)}/admin`),
+  /** A bot account may send cards; its sessions end, so that it applies at its next login. */
+  markBot: (username: string) =>
+    call<null>('PUT', `/admin/users/${encodeURIComponent(username)}/bot`),
+  unmarkBot: (username: string) =>
+    call<null>('DELETE', `/admin/users/${encodeURIComponent(username)}/bot`),
 }

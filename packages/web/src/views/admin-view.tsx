@@ -3,13 +3,13 @@ import { useEffect, useState } from 'preact/hooks'
 import { api, RequestError } from '../api/http-api.js'
 
 /**
- * Rooms (create, delete after confirming) and users (grant or revoke admin; one's own rights
- * after confirming), for administrators.
+ * Rooms (create, delete after confirming) and users (grant or revoke admin, one's own rights
+ * after confirming; mark or unmark as a bot account), for administrators.
  */
 export function AdminView(props: {
   profile: ProfileResponse
   onLogOut(): void
-  /** One's own admin rights were revoked, and one's sessions with them. */
+  /** One's own sessions ended: admin rights revoked, or the account marked as a bot. */
   onDemoted(): void
 }) {
   const [rooms, setRooms] = useState<Room[]>([])
@@ -112,68 +112,101 @@ export function AdminView(props: {
                 {user.username}
                 {user.email && <span class="muted"> · {user.email}</span>}
               </span>
-              {user.is_admin ? (
-                <span>
-                  <span class="muted">administrator</span>{' '}
-                  {user.id === props.profile.id && confirmingSelf ? (
-                    <span class="confirm">
-                      Revoke your own admin rights? You are logged out everywhere.{' '}
-                      <button
-                        type="button"
-                        class="danger"
-                        onClick={() =>
-                          guard(async () => {
-                            setConfirmingSelf(false)
-                            await api.revokeAdmin(user.username)
-                            props.onDemoted()
-                          })
-                        }
-                      >
-                        Yes, revoke my admin rights
-                      </button>{' '}
+              <span class="inline">
+                {user.is_admin ? (
+                  <span>
+                    <span class="muted">administrator</span>{' '}
+                    {user.id === props.profile.id && confirmingSelf ? (
+                      <span class="confirm">
+                        Revoke your own admin rights? You are logged out everywhere.{' '}
+                        <button
+                          type="button"
+                          class="danger"
+                          onClick={() =>
+                            guard(async () => {
+                              setConfirmingSelf(false)
+                              await api.revokeAdmin(user.username)
+                              props.onDemoted()
+                            })
+                          }
+                        >
+                          Yes, revoke my admin rights
+                        </button>{' '}
+                        <button
+                          type="button"
+                          class="secondary"
+                          onClick={() => setConfirmingSelf(false)}
+                        >
+                          Cancel
+                        </button>
+                      </span>
+                    ) : (
                       <button
                         type="button"
                         class="secondary"
-                        onClick={() => setConfirmingSelf(false)}
+                        onClick={() =>
+                          user.id === props.profile.id
+                            ? setConfirmingSelf(true)
+                            : guard(async () => {
+                                await api.revokeAdmin(user.username)
+                                await reload()
+                              })
+                        }
                       >
-                        Cancel
+                        Revoke {user.username}'s admin rights
                       </button>
-                    </span>
-                  ) : (
-                    <button
-                      type="button"
-                      class="secondary"
-                      onClick={() =>
-                        user.id === props.profile.id
-                          ? setConfirmingSelf(true)
-                          : guard(async () => {
-                              await api.revokeAdmin(user.username)
-                              await reload()
-                            })
-                      }
-                    >
-                      Revoke {user.username}'s admin rights
-                    </button>
-                  )}
-                </span>
-              ) : (
-                <button
-                  type="button"
-                  class="secondary"
-                  onClick={() =>
+                    )}
+                  </span>
+                ) : (
+                  <button
+                    type="button"
+                    class="secondary"
+                    onClick={() =>
+                      guard(async () => {
+                        await api.grantAdmin(user.username)
+                        await reload()
+                      })
+                    }
+                  >
+                    Make {user.username} an administrator
+                  </button>
+                )}
+                <BotToggle
+                  user={user}
+                  onChange={(mark) =>
                     guard(async () => {
-                      await api.grantAdmin(user.username)
-                      await reload()
+                      await (mark ? api.markBot : api.unmarkBot)(user.username)
+                      // Marking ends the account's sessions: one's own too.
+                      if (user.id === props.profile.id) props.onDemoted()
+                      else await reload()
                     })
                   }
-                >
-                  Make {user.username} an administrator
-                </button>
-              )}
+                />
+              </span>
             </li>
           ))}
         </ul>
       </section>
     </div>
+  )
+}
+
+/** Bot accounts may send cards (the stock bot's quotes); nobody else may. */
+function BotToggle(props: { user: UserSummary; onChange(mark: boolean): void }) {
+  const { user } = props
+  if (user.is_bot) {
+    return (
+      <span>
+        <span class="muted">bot account</span>{' '}
+        <button type="button" class="secondary" onClick={() => props.onChange(false)}>
+          Unmark {user.username} as a bot
+        </button>
+      </span>
+    )
+  }
+  return (
+    <button type="button" class="secondary" onClick={() => props.onChange(true)}>
+      Mark {user.username} as a bot
+    </button>
   )
 }
