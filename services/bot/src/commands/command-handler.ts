@@ -118,7 +118,8 @@ export function createCommandHandler(options: CommandHandlerOptions): CommandHan
           symbol: lookup.symbol,
           result: result.kind,
           card: card !== undefined,
-          history: history?.kind ?? (lookup.history ? 'pending' : 'none'),
+          // For a found quote: the history's result, or `late` when it was not in yet.
+          history: result.kind === 'found' ? (history?.kind ?? 'late') : undefined,
         },
         'answered /stock',
       )
