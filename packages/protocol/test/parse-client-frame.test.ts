@@ -27,6 +27,15 @@ t.test('every documented frame is accepted and comes back with exactly its field
         client_id: '3f2c9e4a-1b7d-4c0e-9a5f-2d8b6e1c7a90',
       },
     ],
+    // A card is copied as sent, unchecked: the chat service checks it and names what is wrong.
+    [
+      '{"type":"message","room_name":"r","body":"hi","card":{"kind":"quote","close":1}}',
+      { type: 'message', room_name: 'r', body: 'hi', card: { kind: 'quote', close: 1 } },
+    ],
+    [
+      '{"type":"message","room_name":"r","body":"hi","card":null,"client_id":"c"}',
+      { type: 'message', room_name: 'r', body: 'hi', client_id: 'c', card: null },
+    ],
     [
       '{"type":"message","room_name":"investments","command":"stock","payload":"aapl.us"}',
       { type: 'message', room_name: 'investments', command: 'stock', payload: 'aapl.us' },

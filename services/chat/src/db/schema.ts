@@ -1,4 +1,5 @@
 import type { OutboxTable } from '@finchat/db'
+import type { Card } from '@finchat/protocol'
 import type { ColumnType, Generated, Kysely, Selectable } from 'kysely'
 
 export interface RoomsTable {
@@ -15,6 +16,8 @@ export interface MessagesTable {
   body: string
   /** The sender's name for the message (`client_id`), unique per room and user when present. */
   client_id: ColumnType<string | null, string | null | undefined, never>
+  /** A bot account's card, checked before it is stored (jsonb, read back parsed). */
+  card: ColumnType<Card | null, string | null | undefined, never>
   created_at: ColumnType<Date, never, never>
 }
 

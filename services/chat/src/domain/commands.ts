@@ -1,6 +1,7 @@
 import {
   type ChatEvent,
   type ClientFrame,
+  checkCard,
   HISTORY_PAGE_SIZE,
   MAX_MESSAGE_LENGTH,
 } from '@finchat/protocol'
@@ -9,11 +10,13 @@ import type { ChatEvents } from '../events/chat-events.js'
 import {
   alreadyJoinedFrame,
   answeringMessage,
+  CARD_NOT_ALLOWED,
   EMPTY_CUSTOM,
   EMPTY_MESSAGE,
   HELP,
   historyFrame,
   INTERNAL_ERROR,
+  invalidCardFrame,
   invalidRoomFrame,
   listFrame,
   notJoinedFrame,
@@ -87,17 +90,35 @@ export function createCommands(options: CommandsOptions) {
     await events.parted(member, name)
   }
 
-  async function message(member: Member, name: string, text: string, clientId?: string) {
+  async function message(
+    member: Member,
+    name: string,
+    text: string,
+    clientId?: string,
+    sentCard?: unknown,
+  ) {
     const refuse = (frame: string) => member.send(answeringMessage(frame, clientId))
     const room = member.joined.get(name)
     if (!room) return refuse(notJoinedFrame(name))
+    // A card looks like the bot's own answer: from anyone else it is refused, whatever it holds.
+    if (sentCard !== undefined && !member.isBot) return refuse(CARD_NOT_ALLOWED)
+    const checked = sentCard === undefined ? undefined : checkCard(sentCard)
+    if (checked && !checked.ok) return refuse(invalidCardFrame(checked.reason))
+    const card = checked?.ok ? checked.card : undefined
     // PostgreSQL text cannot hold NUL: stored as is, it would fail the insert of every message
     // written with it, other senders' too.
     const body = text.trim().replaceAll('\u0000', '\uFFFD')
     if (body === '') return refuse(EMPTY_MESSAGE)
     if (codePoints(body) > MAX_MESSAGE_LENGTH) return refuse(TOO_LONG)
     const userId = member.userId
-    const posted = await writer.post({ room, userId, username: member.username, body, clientId })
+    const posted = await writer.post({
+      room,
+      userId,
+      username: member.username,
+      body,
+      clientId,
+      ...(card !== undefined && { card }),
+    })
     // Sent again: the sender alone sees the original once more, and the room nothing.
     if (posted.repeated) member.send(ownMessageFrame(room.name, posted.repeated, clientId))
   }
@@ -154,7 +175,7 @@ export function createCommands(options: CommandsOptions) {
             return await custom(member, frame.room_name, frame.command, frame.payload)
           case 'message':
             if ('body' in frame) {
-              return await message(member, frame.room_name, frame.body, frame.client_id)
+              return await message(member, frame.room_name, frame.body, frame.client_id, frame.card)
             }
             return await custom(member, frame.room_name, frame.command, frame.payload)
         }

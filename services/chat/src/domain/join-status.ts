@@ -28,13 +28,15 @@ interface Watch {
 }
 
 export function toHistoryMessage(message: StoredMessage, viewer: string): HistoryMessage {
-  return {
+  const entry: HistoryMessage = {
     id: message.id,
     stamp: formatStamp(message.created_at),
     user: message.username,
     you: message.username === viewer,
     body: message.body,
   }
+  if (message.card !== undefined) entry.card = message.card
+  return entry
 }
 
 /**
@@ -91,13 +93,15 @@ export function createJoinStatus(options: JoinStatusOptions) {
       if (change.type === 'room.joined') users.add(change.user)
       else if (change.type === 'room.parted') users.delete(change.user)
       else if (change.id > newest) {
-        later.push({
+        const entry: HistoryMessage = {
           id: change.id,
           stamp: change.stamp,
           user: change.user,
           you: change.user === viewer,
           body: change.body,
-        })
+        }
+        if (change.card !== undefined) entry.card = change.card
+        later.push(entry)
       }
     }
     users.add(viewer)

@@ -12,6 +12,8 @@ export interface Member {
   readonly id: string
   readonly username: string
   readonly userId: number
+  /** A bot account (as its token says): only its messages may carry a card. */
+  readonly isBot: boolean
   /** Rooms the user has joined, as far as commands are concerned. */
   readonly joined: Map<string, JoinedRoom>
   send(frame: string): void

@@ -1,4 +1,5 @@
 import { prepared } from '@finchat/db'
+import type { Card } from '@finchat/protocol'
 import { type Kysely, type RawBuilder, sql } from 'kysely'
 import { CHAT_SCHEMA, type ChatDatabase, type ChatDb } from '../db/schema.js'
 
@@ -18,6 +19,8 @@ export interface StoredMessage {
   username: string
   body: string
   created_at: Date
+  /** Absent when the message has none, so it looks exactly as before cards. */
+  card?: Card
 }
 
 export interface HistoryQuery {
@@ -34,6 +37,8 @@ export interface NewMessage {
   body: string
   /** The sender's name for it: a message of the same room, user and name is not stored twice. */
   clientId?: string
+  /** Checked already (`checkCard`): stored as it is. */
+  card?: Card
 }
 
 /** A message named by its sender, as the unique index knows it. */
@@ -43,7 +48,7 @@ export interface NamedMessage {
   clientId: string
 }
 
-interface InsertedRow extends StoredMessage {
+interface InsertedRow extends Omit<StoredMessage, 'card'> {
   room_id: number
   user_id: number
   client_id: string | null
@@ -51,6 +56,15 @@ interface InsertedRow extends StoredMessage {
 
 /** A stored message and the name its sender gave it. */
 export interface OriginalMessage extends StoredMessage, NamedMessage {}
+
+/** A message as read from the table: `card` is null for most. */
+type ReadMessage = Omit<StoredMessage, 'card'> & { card: Card | null }
+
+/** Leaves `card` out of a message without one, rather than `card: null`, for old clients. */
+function withCard<M extends { card: Card | null }>(row: M): Omit<M, 'card'> & { card?: Card } {
+  const { card, ...message } = row
+  return card === null ? message : { ...message, card }
+}
 
 /**
  * Only for a batch with named messages: the clause makes PostgreSQL insert every row of the
@@ -66,15 +80,16 @@ export function createMessagesRepository(db: Kysely<ChatDatabase>) {
   const table = sql.table(`${CHAT_SCHEMA}.messages`)
   /** Stores a batch (arrays as parameters: one text for any batch), its rows after `from`. */
   const insertSql = (batch: NewMessage[], from: RawBuilder<unknown>) => sql`
-    insert into ${table} (room_id, user_id, username, body, client_id)
-    select v.room_id, v.user_id, v.username, v.body, v.client_id
+    insert into ${table} (room_id, user_id, username, body, client_id, card)
+    select v.room_id, v.user_id, v.username, v.body, v.client_id, v.card::jsonb
     from ${from} unnest(
       ${batch.map((message) => message.roomId)}::int8[],
       ${batch.map((message) => message.userId)}::int8[],
       ${batch.map((message) => message.username)}::text[],
       ${batch.map((message) => message.body)}::text[],
-      ${batch.map((message) => message.clientId ?? null)}::text[]
-    ) as v(room_id, user_id, username, body, client_id)
+      ${batch.map((message) => message.clientId ?? null)}::text[],
+      ${batch.map((message) => (message.card === undefined ? null : JSON.stringify(message.card)))}::text[]
+    ) as v(room_id, user_id, username, body, client_id, card)
     ${batch.some((message) => message.clientId !== undefined) ? skipRepeats : sql``}
     returning id, username, body, created_at, room_id, user_id, client_id
   `
@@ -123,8 +138,8 @@ export function createMessagesRepository(db: Kysely<ChatDatabase>) {
      * it cannot see a message another instance committed meanwhile.
      */
     async originals(named: NamedMessage[], conn: Kysely<ChatDatabase>): Promise<OriginalMessage[]> {
-      const result = await sql<OriginalMessage>`
-        select m.id, m.username, m.body, m.created_at,
+      const result = await sql<ReadMessage & NamedMessage>`
+        select m.id, m.username, m.body, m.created_at, m.card,
           m.room_id as "roomId", m.user_id as "userId", m.client_id as "clientId"
         from ${table} m, unnest(
           ${named.map((message) => message.roomId)}::int8[],
@@ -134,7 +149,7 @@ export function createMessagesRepository(db: Kysely<ChatDatabase>) {
         where m.room_id = v.room_id and m.user_id = v.user_id and m.client_id = v.client_id
       `.execute(conn)
       return result.rows.map((row) => ({
-        ...row,
+        ...withCard(row),
         roomId: Number(row.roomId),
         userId: Number(row.userId),
       }))
@@ -181,7 +196,7 @@ export function createMessagesRepository(db: Kysely<ChatDatabase>) {
     async page(query: HistoryQuery, trx: Kysely<ChatDatabase> = db): Promise<StoredMessage[]> {
       let select = trx
         .selectFrom('messages')
-        .select(['id', 'username', 'body', 'created_at'])
+        .select(['id', 'username', 'body', 'created_at', 'card'])
         .where('room_id', '=', query.roomId)
       if (query.before !== undefined) select = select.where('id', '<', query.before)
       if (query.after !== undefined) select = select.where('id', '>', query.after)
@@ -189,7 +204,8 @@ export function createMessagesRepository(db: Kysely<ChatDatabase>) {
         .orderBy('id', query.after !== undefined ? 'asc' : 'desc')
         .limit(query.limit)
         .execute()
-      return query.after !== undefined ? rows.reverse() : rows
+      const messages = rows.map(withCard)
+      return query.after !== undefined ? messages.reverse() : messages
     },
   }
 }
@@ -210,6 +226,13 @@ function alignWithBatch(batch: NewMessage[], rows: InsertedRow[]): (StoredMessag
       Number(row.room_id) === message.roomId
     if (!mine) return undefined
     next++
-    return { id: row.id, username: row.username, body: row.body, created_at: row.created_at }
+    // The card as checked, rather than returned and parsed again.
+    const stored = {
+      id: row.id,
+      username: row.username,
+      body: row.body,
+      created_at: row.created_at,
+    }
+    return message.card === undefined ? stored : { ...stored, card: message.card }
   })
 }

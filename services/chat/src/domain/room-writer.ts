@@ -1,3 +1,4 @@
+import type { Card } from '@finchat/protocol'
 import type { ChatDb } from '../db/schema.js'
 import type { ChatEvents } from '../events/chat-events.js'
 import type { MessageStore, NamedMessage, StoredMessage } from './messages.repository.js'
@@ -31,6 +32,8 @@ export interface OutgoingMessage {
   body: string
   /** The sender's name for it (`client_id`): sent again, it is not stored again. */
   clientId?: string
+  /** A bot account's card, checked already. */
+  card?: Card
 }
 
 /**
@@ -198,8 +201,9 @@ export function createRoomWriter(options: RoomWriterOptions) {
         const original = found.get(nameOf(waiting) as string)
         if (!original) waiting.reject(new Error('the repeated message is gone (room deleted?)'))
         else {
-          const { id, username, body, created_at } = original
-          waiting.resolve({ repeated: { id, username, body, created_at } })
+          const { id, username, body, created_at, card } = original
+          const repeated = { id, username, body, created_at }
+          waiting.resolve({ repeated: card === undefined ? repeated : { ...repeated, card } })
         }
       }
     } catch (error) {
@@ -219,12 +223,13 @@ export function createRoomWriter(options: RoomWriterOptions) {
       while (pending.length > 0) {
         const batch = pending.splice(0, maxBatch)
         const roomIds = [...new Set(batch.map((message) => message.room.id))].sort((a, b) => a - b)
-        const rows = batch.map(({ room, userId, username, body, clientId }) => ({
+        const rows = batch.map(({ room, userId, username, body, clientId, card }) => ({
           roomId: room.id,
           userId,
           username,
           body,
           clientId,
+          card,
         }))
         let stored: (StoredMessage | undefined)[]
         try {

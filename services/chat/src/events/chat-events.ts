@@ -1,6 +1,7 @@
 import type { BatchHandler, Bus, BusEntry, BusSubscription } from '@finchat/bus'
 import {
   type AuthEvent,
+  type Card,
   type ChatEvent,
   type CustomCommand,
   formatStamp,
@@ -36,6 +37,7 @@ export interface AnnouncedMessage {
   created_at: Date
   /** The sender's name for it, for the sender's own echo. */
   clientId?: string
+  card?: Card
 }
 
 /** A stored message as the room hears of it: on the stream, and in its sender's own echo. */
@@ -53,6 +55,7 @@ export function messageEvent(
     stamp: formatStamp(message.created_at),
     instance,
     ...(message.clientId !== undefined && { client_id: message.clientId }),
+    ...(message.card !== undefined && { card: message.card }),
   }
 }
 

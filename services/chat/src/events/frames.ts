@@ -1,5 +1,6 @@
 import {
   type ApiMotdNotification,
+  type Card,
   type ChatEvent,
   ErrorCode,
   type ErrorFrame,
@@ -46,6 +47,14 @@ export const answeringMessage = (frame: string, clientId: string | undefined) =>
 export const INTERNAL_ERROR = errorFrame({ type: 'error', code: ErrorCode.internalError })
 export const EMPTY_MESSAGE = errorFrame({ type: 'error', code: ErrorCode.emptyMessage })
 export const EMPTY_CUSTOM = errorFrame({ type: 'error', code: ErrorCode.emptyCustom })
+export const CARD_NOT_ALLOWED = errorFrame({
+  type: 'error',
+  code: ErrorCode.cardNotAllowed,
+  details: { reason: 'only bot accounts may send cards' },
+})
+/** `reason`: checkCard's, which names the wrong field or the size bound. */
+export const invalidCardFrame = (reason: string) =>
+  errorFrame({ type: 'error', code: ErrorCode.invalidCard, details: { reason } })
 export const TOO_LONG = errorFrame({
   type: 'error',
   code: ErrorCode.messageTooLong,
@@ -165,12 +174,12 @@ function notificationOf(event: RoomEvent, you: boolean): RoomNotification {
     case 'room.parted':
       return notice('parted', you, event, { stamp: event.stamp })
     case 'room.message': {
-      const { body, stamp, id, client_id } = event
-      // The sender's name for it is the sender's business: others are not told.
-      if (you && client_id !== undefined) {
-        return notice('message', you, event, { body, stamp, id, client_id })
-      }
-      return notice('message', you, event, { body, stamp, id })
+      const { body, stamp, id, client_id, card } = event
+      // The sender's name for it is the sender's business: others are not told. A message
+      // without a card has no `card` key, so old clients see what they always saw.
+      const fields =
+        you && client_id !== undefined ? { body, stamp, id, client_id } : { body, stamp, id }
+      return notice('message', you, event, card === undefined ? fields : { ...fields, card })
     }
     case 'room.custom': {
       const { command, payload, stamp } = event
@@ -184,7 +193,7 @@ export const roomFrames = (event: RoomEvent) => new RoomFrames((you) => notifica
 /** A message's own echo, as its sender saw it: the answer to the same message sent again. */
 export const ownMessageFrame = (
   room: string,
-  message: { id: number; username: string; body: string; created_at: Date },
+  message: { id: number; username: string; body: string; created_at: Date; card?: Card },
   clientId: string | undefined,
 ) => JSON.stringify(notificationOf(messageEvent(room, { ...message, clientId }), true))
 

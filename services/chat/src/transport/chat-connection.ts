@@ -52,6 +52,10 @@ export class ChatConnection implements Member, Recipient {
     return this.session.userId
   }
 
+  get isBot() {
+    return this.session.isBot
+  }
+
   enqueue(task: () => Promise<void>) {
     // Frames still waiting when the connection goes are dropped: the user is gone.
     this.work = this.work.then(() => (this.released ? undefined : task()))
