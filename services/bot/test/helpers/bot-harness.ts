@@ -80,15 +80,18 @@ export interface BotStart {
   group?: string
   /** The bus the bot's stream commands come on (a wrapper of the host's, to fail its acks). */
   bus?: Bus
+  /** Whether its account is marked as a bot (allowed cards), as a deployed bot's is; yes. */
+  markedBot?: boolean
 }
 
 /**
- * Registers the bot's account (if new) and starts a bot on `host`, its quotes from `stooq`.
+ * Registers the bot's account (if new, marked as a bot unless told) and starts a bot on `host`, its quotes from `stooq`.
  * Fast reconnection and retry timings, so that stories about failures stay short.
  */
 export async function startBot(t: Test, host: ChatHost, stooq: FakeStooq, options: BotStart = {}) {
   const username = options.username ?? 'finbot'
   await host.register(username).catch(() => {})
+  await host.accounts.setBot(username, options.markedBot ?? true)
   const log = capturedLogger()
   const source = options.source ?? 'socket'
   const commands: CommandSource =
@@ -136,6 +139,16 @@ export const messageFrom =
 /** Posts `/command=payload` as `client` in `room` (the documented `message` form). */
 export function ask(client: ChatClient, payload: string, room = 'investments', command = 'stock') {
   client.send({ type: 'message', room_name: room, command, payload })
+}
+
+/** The bot's next message in `room`, as `client` sees it, card included. */
+export function messageSeenBy(
+  client: ChatClient,
+  bot = 'finbot',
+  room = 'investments',
+  timeoutMs = 5000,
+): Promise<MessageNotification> {
+  return client.next(messageFrom(bot, room), timeoutMs) as Promise<MessageNotification>
 }
 
 /** The bot's next answer in `room`, as `client` sees it. */
