@@ -4,7 +4,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createStockBot, type StockBot } from '@finchat/bot'
-import { PASSWORD, REPO_ROOT, startFakeStooq, startStack } from '@finchat/testing'
+import { PASSWORD, QUOTE_DATE, REPO_ROOT, startFakeStooq, startStack } from '@finchat/testing'
 import type { AxeResults } from 'axe-core'
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core'
 import t, { type Test } from 'tap'
@@ -42,7 +42,19 @@ async function story() {
   await stack.createRooms('friends', 'family', 'investments')
   const stooq = await startFakeStooq(t)
   stooq.quote('aapl.us', '93.42')
+  // 40 sessions up to the day before the quote's, the last closing at 92.10: the card says
+  // +1.32 (+1.43 %) today and draws the last 30.
+  const history = weekdaysBefore(QUOTE_DATE, 40).map((date, i) => ({
+    date,
+    close: i === 39 ? 92.1 : Math.round((86 + 4 * Math.sin(i / 4) + i * 0.12) * 100) / 100,
+  }))
+  stooq.history('aapl.us', history)
+  // The answer never waits for the history: the first quote comes late, so that it is in.
+  stooq.script('aapl.us', { delayMs: 500 })
+  const drawn = history.slice(-30).map((day) => day.close)
   await stack.register('finbot')
+  // Only bot accounts may send cards; the standalone marks its own bot the same way.
+  await stack.accounts.setBot('finbot', true)
   const bot: StockBot = createStockBot(
     {
       server: { host: server.host, httpUrl: server.url, wsUrl: server.wsUrl },
@@ -112,6 +124,7 @@ async function story() {
     await alice.getByRole('button', { name: 'Log in instead' }).click()
     await register(alice, 'alice')
     await register(bob, 'bob')
+    await fitsThePhone(t, bob)
     t.pass('both are in')
   })
 
@@ -136,14 +149,27 @@ async function story() {
     t.equal(await log(alice).locator('b').count(), 0, 'no markup from a message')
   })
 
-  await t.test('a stock quote asked by one is answered for both', async (t) => {
+  await t.test('a stock quote asked by one is answered for both, with a card', async (t) => {
     await say(alice, '/stock=aapl.us')
     await contains(alice.locator('.line.custom').last(), '/stock=aapl.us')
     for (const page of [alice, bob]) {
       await contains(log(page), 'AAPL.US quote is $93.42 per share')
+      const card = log(page).locator('.quote-card').last()
+      await shown(card)
+      t.equal(await card.getAttribute('aria-hidden'), 'true', 'screen readers read the text')
+      t.equal(await card.locator('.quote-price').textContent(), '93.42')
+      t.match(await card.locator('.quote-move.up').textContent(), '▲ +1.32 (+1.43 %) today')
+      const points = await card.locator('polyline').getAttribute('points')
+      t.equal(points?.split(' ').length, 30, 'the last 30 closes are drawn')
+      const range = await card.locator('.quote-range').textContent()
+      t.match(range, `high ${Math.max(...drawn).toFixed(2)}`)
+      t.match(range, `low ${Math.min(...drawn).toFixed(2)}`)
     }
     await shot(alice, 'room')
     await shot(bob, 'room-phone')
+    await bob.emulateMedia({ colorScheme: 'dark' })
+    await shot(bob, 'room-phone-dark')
+    await bob.emulateMedia({ colorScheme: null })
     await accessible(t, alice, 'a room')
     await accessible(t, bob, 'a room on a phone')
     await fitsThePhone(t, bob)
@@ -239,6 +265,21 @@ async function story() {
       await shown(root.getByRole('button', { name: 'Log in' }))
       t.pass("stepping down ends one's own sessions too, and the admin page with them")
     })
+
+    await t.test('an account is marked as a bot and unmarked', async (t) => {
+      const admin = await person()
+      await admin.getByLabel('Username').fill('bob')
+      await admin.getByLabel('Password').fill(PASSWORD)
+      await admin.getByRole('button', { name: 'Log in' }).click()
+      await admin.getByRole('link', { name: 'Admin' }).click()
+      await shown(admin.getByRole('button', { name: 'Unmark finbot as a bot' }))
+      await admin.getByRole('button', { name: 'Mark alice as a bot' }).click()
+      await shown(admin.getByRole('button', { name: 'Unmark alice as a bot' }))
+      await shot(admin, 'admin-bot')
+      await admin.getByRole('button', { name: 'Unmark alice as a bot' }).click()
+      await shown(admin.getByRole('button', { name: 'Mark alice as a bot' }))
+      t.pass()
+    })
   })
 }
 
@@ -278,6 +319,17 @@ async function fitsThePhone(t: Test, page: Page) {
   t.ok(width <= PHONE.width, `the page is ${width} px wide on a ${PHONE.width} px phone`, {
     outside,
   })
+}
+
+/** The `count` weekdays before `day` (YYYY-MM-DD), oldest first. */
+function weekdaysBefore(day: string, count: number): string[] {
+  const days: string[] = []
+  const at = new Date(`${day}T00:00:00Z`)
+  while (days.length < count) {
+    at.setUTCDate(at.getUTCDate() - 1)
+    if (at.getUTCDay() !== 0 && at.getUTCDay() !== 6) days.unshift(at.toISOString().slice(0, 10))
+  }
+  return days
 }
 
 /** Waits until the first element `locator` finds is visible. */
