@@ -97,7 +97,8 @@ t.test('a fresh start: rooms, REST, websocket and the stock bot on one port', as
     await alice.next(
       (f) => f.type === 'room:notification' && f.code === 'message' && f.user === 'finbot',
     ),
-    { body: 'AAPL.US quote is $93.42 per share' },
+    // The standalone marks its own bot's account, so the answer carries the quote's card.
+    { body: 'AAPL.US quote is $93.42 per share', card: { kind: 'quote', symbol: 'AAPL.US' } },
   )
   t.match(await (await fetch(`${running.url}/docs/json`)).json(), { paths: { '/login': {} } })
   revokedToken = await api.login({ username: 'alice', password: PASSWORD })
