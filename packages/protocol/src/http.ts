@@ -36,6 +36,8 @@ export const ProfileResponse = Type.Object({
   email: Type.String(),
   id: Type.Integer(),
   is_admin: Type.Boolean(),
+  /** Extension: a bot account, whose messages may carry a card; our server always sends it. */
+  is_bot: Type.Optional(Type.Boolean()),
 })
 export type ProfileResponse = Static<typeof ProfileResponse>
 

@@ -6,11 +6,11 @@ export const toProfile = (user: User) => ({
   username: user.username,
   email: user.email,
   is_admin: user.is_admin,
+  is_bot: user.is_bot,
 })
 
 /** What an administrator sees of each account (`/admin/users`). */
 export const toUserSummary = (user: User) => ({
   ...toProfile(user),
-  is_bot: user.is_bot,
   created_at: user.created_at.toISOString(),
 })

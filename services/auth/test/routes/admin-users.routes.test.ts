@@ -138,6 +138,7 @@ t.test(
     t.equal((await stack.profile(botToken)).statusCode, 401, 'the token from before is over')
     const nextToken = await stack.login('finbot')
     t.equal(claims(nextToken).bot, true, 'the next login is a bot')
+    t.match((await stack.profile(nextToken)).json(), { username: 'finbot', is_bot: true })
     t.equal((await as(rootToken, 'PUT', '/admin/users/finbot/bot')).statusCode, 204, 'again: 204')
     t.equal((await stack.profile(nextToken)).statusCode, 200, 'marked again, nothing changed')
 
