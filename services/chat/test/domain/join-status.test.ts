@@ -168,3 +168,33 @@ t.test('a failing read leaves its part empty rather than the status withheld', a
   )
   t.same(errors, ['could not read a room membership'])
 })
+
+t.test('a card travels into the status, from the history read and from the events', async (t) => {
+  const card = {
+    kind: 'quote' as const,
+    symbol: 'AAPL.US',
+    date: '2026-11-27',
+    time: '22:00:09',
+    open: 1,
+    high: 2,
+    low: 0.5,
+    close: 1.5,
+    volume: 10,
+  }
+  const { presence, messages } = room(['finbot'], [{ ...stored(20, 'finbot'), card }])
+  const status = createJoinStatus({ presence, messages, log })
+  status.begin(carol, ROOM)
+  status.observe({ ...message(21, 'finbot'), card: { ...card, close: 1.75 } })
+  status.observe(message(22, 'finbot'))
+  status.observe(joined('carol'))
+  const result = await status.statusFor(carol, ROOM)
+  t.same(
+    result.messages.map((m) => [m.id, m.card?.close]),
+    [
+      [22, undefined],
+      [21, 1.75],
+      [20, 1.5],
+    ],
+  )
+  t.notOk('card' in (result.messages[0] as object), 'no card key on a message without one')
+})
