@@ -184,7 +184,15 @@ t.test('a card travels into the status, from the history read and from the event
   const { presence, messages } = room(['finbot'], [{ ...stored(20, 'finbot'), card }])
   const status = createJoinStatus({ presence, messages, log })
   status.begin(carol, ROOM)
-  status.observe({ ...message(21, 'finbot'), card: { ...card, close: 1.75 } })
+  status.observe({
+    type: 'room.message',
+    id: 21,
+    room: ROOM.name,
+    user: 'finbot',
+    body: 'm21',
+    stamp: STAMP,
+    card: { ...card, close: 1.75 },
+  })
   status.observe(message(22, 'finbot'))
   status.observe(joined('carol'))
   const result = await status.statusFor(carol, ROOM)
