@@ -291,7 +291,8 @@ function ServerLogs(props: { state: ChatState }) {
         </ol>
       </div>
       <p class="hint">
-        Pick a room on the left to join it. Type /stock=aapl.us in a room to ask for a quote.
+        Pick a room on the left to join it. Type /stock=aapl.us in a room to ask for a quote, or
+        /stock=aapl.us,msft.us for up to 5.
       </p>
     </main>
   )
