@@ -287,8 +287,10 @@ export function createRoomWriter(options: RoomWriterOptions) {
         pending.push({ ...message, resolve, reject })
         if (!writing) {
           writing = true
-          // After the frames read with this one: those of the same moment share its statement.
-          setImmediate(drain)
+          // With a window, after the frames read with this one: those of the same moment share
+          // its statement. Without, at once (PostgreSQL: a statement is cheap, a wait is not).
+          if (batchWindowMs > 0) setImmediate(drain)
+          else void drain()
         }
       })
     },
