@@ -345,6 +345,8 @@ interface TargetResults {
   runs: { [M in Mode]: ModeResults[M][] }
   /** One line per run whose figures are not the target's. */
   warnings: { [M in Mode]: string[] }
+  /** See `BenchTarget.idleRssAfterStart`. */
+  idleRssAfterStart?: Record<string, number>
 }
 
 const benchStarted = Date.now()
@@ -400,8 +402,12 @@ async function measure(group: TargetName[], all: TargetResults[]): Promise<void>
       name: target.name,
       runs: { fanout: [], sweep: [], join: [], idle: [] },
       warnings: { fanout: [], sweep: [], join: [], idle: [] },
+      ...(target.idleRssAfterStart && { idleRssAfterStart: target.idleRssAfterStart }),
     }),
   )
+  for (const result of results) {
+    if (result.idleRssAfterStart) log(`${result.name}: ${idleRssLine(result.idleRssAfterStart)}`)
+  }
   // The paths through the edge and the gateway are also compared with the direct one.
   const direct = group.includes('cluster') ? results[group.indexOf('cluster')] : undefined
   for (const result of results) if (direct && result !== direct) result.direct = direct.name
@@ -421,6 +427,15 @@ async function measure(group: TargetName[], all: TargetResults[]): Promise<void>
     // Shared by the cluster's paths, and run once.
     await Promise.all(targets.map((target) => target.stop()))
   }
+}
+
+/** `idle RSS after start: a X MiB + b Y MiB = Z MiB`. */
+function idleRssLine(byProcess: Record<string, number>): string {
+  // Whole MiB, summed as shown.
+  const entries = Object.entries(byProcess).map(([name, mib]) => [name, Math.round(mib)] as const)
+  const total = entries.reduce((sum, [, mib]) => sum + mib, 0)
+  const parts = entries.map(([name, mib]) => `${name} ${mib} MiB`).join(' + ')
+  return `idle RSS after start: ${parts} = ${total} MiB`
 }
 
 function median(values: number[]): number {
@@ -487,6 +502,12 @@ try {
   process.stdout.write(
     "\nEach figure: median [min–max] over the runs; in parentheses, the median's ratio to the baseline's median and, for the cluster's paths through the edge and the gateway, to the direct path's. The generator CPU %: the load generator's own CPU (process.cpuUsage) over the window the servers' CPU is read over, in % of one core.\n",
   )
+  const atRest = results.filter((target) => target.idleRssAfterStart)
+  if (atRest.length > 0) {
+    process.stdout.write(
+      `\nMemory at rest: resident sets 5 s after the start, before any client (the standalone's after a full garbage collection, which V8 makes on its own within ~30 s at rest; PGlite's process has no inspector):\n\n${atRest.map((target) => `- ${target.name}: ${idleRssLine(target.idleRssAfterStart as Record<string, number>)}`).join('\n')}\n`,
+    )
+  }
   for (const mode of settings.modes) {
     const { title, runs } = modes[mode]
     process.stdout.write(`\n${title}; ${runs} run(s)\n\n${table(mode, results)}\n`)

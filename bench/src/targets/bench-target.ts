@@ -23,6 +23,11 @@ export interface BenchTarget {
    */
   collectGarbage(): Promise<number>
   /**
+   * Resident memory of each of its processes (MiB, by name) once started and left idle, before
+   * any client: what running it costs at rest. Only the standalone's is read.
+   */
+  idleRssAfterStart?: Record<string, number>
+  /**
    * Credentials for `count` clients, registered and logged in through the REST API (or, for the
    * baseline, plain names). The same users come back on a later call, plus new ones if needed.
    */
