@@ -201,9 +201,9 @@ export function createRoomWriter(options: RoomWriterOptions) {
         const original = found.get(nameOf(waiting) as string)
         if (!original) waiting.reject(new Error('the repeated message is gone (room deleted?)'))
         else {
-          const { id, username, body, created_at, card } = original
-          const repeated = { id, username, body, created_at }
-          waiting.resolve({ repeated: card === undefined ? repeated : { ...repeated, card } })
+          // The stored message without its name (`originals` already leaves out a missing card).
+          const { roomId: _room, userId: _user, clientId: _name, ...repeated } = original
+          waiting.resolve({ repeated })
         }
       }
     } catch (error) {
