@@ -14,6 +14,8 @@ import { botPassword, seedRooms } from './first-start.js'
 
 let firstStart = false
 let bot: StockBot | undefined
+/** Set once a stop began: a Ctrl-C in the first seconds lands while the steps below still run. */
+let stopping = false
 
 const { app, config, started } = await runService({
   loadConfig: () => loadStandaloneConfig(),
@@ -35,23 +37,35 @@ const { app, config, started } = await runService({
       logger: app.log,
     })
     // Before the chat plugin closes its sockets, so that the bot leaves instead of reconnecting.
-    app.addHook('preClose', async () => bot?.stop())
+    app.addHook('preClose', async () => {
+      stopping = true
+      await bot?.stop()
+    })
     await app.register(buildStandalone({ auth, chat, webRoot: config.WEB_ROOT }))
+    // Before listening, so that a Ctrl-C in the first seconds cannot leave a first start unseeded
+    // (the next start sees the migrations done and seeds nothing).
+    const rooms = createRoomAdmin({ db: chatDb(storage.database.db) })
+    const seeded = firstStart
+      ? await seedRooms(rooms, config.seedRooms)
+      : { created: [] as string[], refused: [] as string[] }
     return {
       close: storage.close,
       bus: storage.bus,
       accounts: createAccounts({ db: auth.db, passwords: auth.passwords }),
-      rooms: createRoomAdmin({ db: chatDb(storage.database.db) }),
+      seeded,
     }
   },
 })
 
 const port = (app.server.address() as { port: number }).port
-const seeded = firstStart
-  ? await seedRooms(started.rooms, config.seedRooms)
-  : { created: [], refused: [] }
-if (config.FINBOT_ENABLED) bot = await startBot()
-printBanner()
+const { seeded } = started
+try {
+  if (config.FINBOT_ENABLED) bot = await startBot()
+  if (!stopping) printBanner()
+} catch (error) {
+  // The stop closed the database or the server under the bot's start: the stop's log says so.
+  if (!stopping) throw error
+}
 
 async function startBot(): Promise<StockBot | undefined> {
   const password = await botPassword(config.DATA_DIR, config.FINBOT_PASSWORD)
@@ -74,8 +88,14 @@ async function startBot(): Promise<StockBot | undefined> {
   )
   try {
     await starting.start()
+    // A stop that began while it connected did not see it: it leaves now, as it would have.
+    if (stopping) await starting.stop()
     return starting
   } catch (error) {
+    if (stopping) {
+      await starting.stop()
+      return undefined
+    }
     if (!(error instanceof BotStartError || error instanceof ConfigError)) throw error
     // The chat works without its bot: say why, and carry on.
     process.stdout.write(`The stock bot did not start: ${error.message}\n`)

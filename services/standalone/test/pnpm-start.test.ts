@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ServerFrame } from '@finchat/protocol'
@@ -8,7 +9,8 @@ import { freshDataDir, PASSWORD, pnpmAdmin, pnpmStart, stop } from './helpers/pn
 
 // `pnpm start` as a user runs it on a fresh machine: no database server, no Redis, one port.
 // Everything works at once, stock bot included, a restart keeps what was there, and `pnpm admin`
-// works beside it. (What guards DATA_DIR is in pnpm-start-data-dir.test.ts.)
+// works beside it; a Ctrl-C in its first second loses nothing. (What guards DATA_DIR is in
+// pnpm-start-data-dir.test.ts.)
 
 const dataDir = await freshDataDir(t)
 const stooq = await startFakeStooq(t)
@@ -98,3 +100,34 @@ t.test('pnpm admin works while pnpm start runs, and the server sees what it did'
   t.match(await alice.next(), { code: 'list', list: [{}, {}, {}, { name: 'stocks' }] })
   t.ok(await alice.join('stocks'), 'the new room can be joined')
 })
+
+t.test(
+  'a Ctrl-C the moment a first start listens stops it cleanly, and the next has it all',
+  async (t) => {
+    const firstDir = await freshDataDir(t)
+    const firstEnv = { DATA_DIR: firstDir, PORT: '0' }
+    // The server's own "listening" line comes before the bot's account and connection are made.
+    const early = await pnpmStart({ ...firstEnv, LOG_LEVEL: 'info' }, /Server listening at/)
+    const exited = once(early.child, 'exit')
+    process.kill(-(early.child.pid as number), 'SIGINT')
+    await exited
+    t.notMatch(early.output(), /"level":(50|60)/, 'nothing logged as an error')
+    t.notMatch(early.output(), /running at/, 'no banner for a server that is stopping')
+
+    const next = await pnpmStart(firstEnv)
+    t.teardown(() => stop(next))
+    t.notMatch(next.output(), /Rooms: +created/, 'the first start had seeded its rooms')
+    const api = createApiClient(next.url)
+    await api.register({ username: 'carol', password: PASSWORD })
+    const token = await api.login({ username: 'carol', password: PASSWORD })
+    const carol = await ChatClient.connect(`${next.url.replace('http', 'ws')}/ws/chat`, { token })
+    t.teardown(() => carol.close())
+    await carol.next()
+    carol.send({ type: 'list' })
+    t.match(await carol.next(), {
+      code: 'list',
+      list: [{ name: 'family' }, { name: 'friends' }, { name: 'investments' }],
+    })
+    t.match(next.output(), /Stock bot: +"finbot"/, 'the bot starts with its account')
+  },
+)

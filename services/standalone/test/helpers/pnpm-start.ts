@@ -35,8 +35,14 @@ export async function freshDataDir(t: Test): Promise<string> {
   return dataDir
 }
 
-/** Runs `pnpm start` in its own process group; resolves once the banner names the URL. */
-export async function pnpmStart(env: NodeJS.ProcessEnv): Promise<Running> {
+/**
+ * Runs `pnpm start` in its own process group; resolves once its output matches `ready` (by
+ * default the banner naming the URL, which `url` then is).
+ */
+export async function pnpmStart(
+  env: NodeJS.ProcessEnv,
+  ready = /running at (http:\/\/\S+)/,
+): Promise<Running> {
   const child = spawn('pnpm', ['start'], {
     cwd: REPO_ROOT,
     env: userEnv(env),
@@ -47,8 +53,8 @@ export async function pnpmStart(env: NodeJS.ProcessEnv): Promise<Running> {
   const url = new Promise<string>((resolve, reject) => {
     const take = (chunk: Buffer) => {
       output += chunk
-      const match = /running at (http:\/\/\S+)/.exec(output)
-      if (match) resolve(match[1] as string)
+      const match = ready.exec(output)
+      if (match) resolve(match[1] ?? '')
     }
     child.stdout?.on('data', take)
     child.stderr?.on('data', take)
