@@ -1,22 +1,28 @@
-// `pnpm start` runs the standalone from its build (services/standalone/dist), which `pnpm install`
-// makes. Sources edited since are built again here first, those that changed only: a TypeScript
-// loader would cost the running server memory and start time (`pnpm --filter
-// @finchat/standalone dev` runs the sources, in watch mode).
+// `pnpm start` runs the standalone from its build (services/standalone/dist), and `pnpm admin` the
+// CLI from its own (services/cli/dist), which `pnpm install` makes. Sources edited since are built
+// again here first, those that changed only: a TypeScript loader would cost the running server
+// memory and start time, and each admin command seconds (`pnpm --filter @finchat/standalone dev`
+// runs the sources, in watch mode). The folder to check is the argument, the standalone's by
+// default. What this says goes to stderr, so that an admin command's output stays its own.
 import { spawnSync } from 'node:child_process'
 import { REPO_ROOT, staleBuilds } from './build-freshness.js'
 
-const stale = staleBuilds('services/standalone')
+const folder = process.argv[2] ?? 'services/standalone'
+const stale = staleBuilds(folder)
 if (stale.length > 0) {
-  process.stdout.write(`Building ${stale.join(', ')} (changed since the last build)…\n`)
+  process.stderr.write(`Building ${stale.join(', ')} (changed since the last build)…\n`)
   // Without type checking, as tsx ran them (`pnpm typecheck` checks): quicker, never held up.
-  const args = [...stale.flatMap((folder) => ['--filter', `./${folder}`]), 'build', '--noCheck']
+  const args = [...stale.flatMap((each) => ['--filter', `./${each}`]), 'build', '--noCheck']
   // The pnpm running this script, which need not be on PATH (`corepack pnpm start`).
   const pnpm = process.env.npm_execpath ?? 'pnpm'
   const [command, ...prefix] = /\.[cm]?js$/.test(pnpm) ? [process.execPath, pnpm] : [pnpm]
-  const built = spawnSync(command, [...prefix, ...args], { cwd: REPO_ROOT, stdio: 'inherit' })
+  const built = spawnSync(command, [...prefix, ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', process.stderr, process.stderr],
+  })
   if (built.status !== 0) {
     process.stderr.write(
-      'The build failed (above). Fix it, or run the sources: pnpm --filter @finchat/standalone dev\n',
+      `The build failed (above). Fix it, or run the sources: pnpm --filter @finchat/${folder.split('/').pop()} dev\n`,
     )
     process.exit(built.status ?? 1)
   }
