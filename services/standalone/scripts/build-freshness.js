@@ -6,11 +6,12 @@ import { fileURLToPath } from 'node:url'
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 
 /**
- * The newest modification time of the files under `dir`, 0 if there is none.
+ * The newest modification time of the files under `dir` (or of the file `dir`), 0 if there is none.
  * @param {string} dir
  */
 function newestUnder(dir) {
   if (!existsSync(dir)) return 0
+  if (statSync(dir).isFile()) return statSync(dir).mtimeMs
   let newest = 0
   for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
     if (entry.isFile()) {
@@ -55,4 +56,16 @@ export function staleBuilds(folder, root = REPO_ROOT) {
   return [...workspaceFolders(folder, root)].filter(
     (each) => newestUnder(join(root, each, 'src')) > newestUnder(join(root, each, 'dist')),
   )
+}
+
+/**
+ * Whether the web UI's bundle (packages/web/dist, which `pnpm start` serves) is missing or older
+ * than what it is made of: its sources and page, and the protocol package's sources, which Vite
+ * bundles from source.
+ * @param {string} [root] the repository (or a copy of its layout)
+ */
+export function webUiStale(root = REPO_ROOT) {
+  const inputs = ['packages/web/src', 'packages/web/index.html', 'packages/protocol/src']
+  const newestInput = Math.max(...inputs.map((input) => newestUnder(join(root, input))))
+  return newestInput > newestUnder(join(root, 'packages/web/dist'))
 }

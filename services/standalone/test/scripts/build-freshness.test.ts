@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import t from 'tap'
-import { staleBuilds, workspaceFolders } from '../../scripts/build-freshness.js'
+import { staleBuilds, webUiStale, workspaceFolders } from '../../scripts/build-freshness.js'
 
 // What `pnpm start` (and the bench) decide to build again, on a workspace laid out as this one:
 // a service using a package that uses another, a third package the service does not use.
@@ -59,3 +59,28 @@ t.test('what is built again, after what', async (t) => {
   await rm(join(root, 'packages/kit/dist'), { recursive: true })
   t.same(staleBuilds('services/app', root), ['packages/kit'], 'a package never built is stale')
 })
+
+t.test(
+  "the web UI's bundle, made from its sources, its page and the protocol's sources",
+  async (t) => {
+    const web = await mkdtemp(join(tmpdir(), 'finchat-freshness-web-'))
+    t.teardown(() => rm(web, { recursive: true, force: true }))
+    const at = async (path: string, secondsAgo: number) => {
+      await mkdir(dirname(join(web, path)), { recursive: true })
+      await writeFile(join(web, path), '')
+      const when = new Date(Date.now() - secondsAgo * 1000)
+      await utimes(join(web, path), when, when)
+    }
+    await at('packages/web/src/main.tsx', 60)
+    await at('packages/web/index.html', 60)
+    await at('packages/protocol/src/cards.ts', 60)
+    t.ok(webUiStale(web), 'never built: stale')
+    await at('packages/web/dist/assets/index.js', 40)
+    t.notOk(webUiStale(web), 'built after its sources: fresh')
+    await at('packages/protocol/src/cards.ts', 30)
+    t.ok(webUiStale(web), 'a protocol source edited since (Vite bundles it): stale')
+    await at('packages/web/dist/assets/index.js', 20)
+    await at('packages/web/index.html', 10)
+    t.ok(webUiStale(web), 'the page edited since: stale')
+  },
+)
