@@ -160,6 +160,62 @@ t.test('join and say resolve with the own notifications and reject on errors', a
   t.match(await client.next(), { code: 'message', you: false })
 })
 
+t.test("say carries a client id and a card, and takes only its own message's error", async (t) => {
+  const received: Record<string, unknown>[] = []
+  const { url } = await fakeServer(t, (socket) => {
+    socket.on('message', (data) => {
+      const frame = JSON.parse(data.toString())
+      received.push(frame)
+      const { room_name, client_id } = frame
+      if (frame.body === 'refused') {
+        // Another message's refusal comes first: it is not this send's answer.
+        const refusal = { type: 'error', code: 'room:invalid-card', details: { name: room_name } }
+        sendJson(socket, { ...refusal, client_id: 'someone-else' })
+        sendJson(socket, { ...refusal, client_id })
+        return
+      }
+      const echo = { type: 'room:notification', code: 'message', room_name, stamp, id: 1 }
+      sendJson(socket, {
+        ...echo,
+        user: 'bot',
+        you: true,
+        body: frame.body,
+        client_id,
+        card: frame.card,
+      })
+    })
+  })
+  const client = await ChatClient.connect(url)
+  t.teardown(() => client.close())
+  const card = {
+    kind: 'quote' as const,
+    symbol: 'AAPL.US',
+    date: '2026-11-27',
+    time: '22:00:07',
+    open: 1,
+    high: 2,
+    low: 0.5,
+    close: 1.5,
+    volume: 10,
+  }
+  t.match(await client.say('friends', 'AAPL.US quote is $1.50 per share', 1000, 'q:1', card), {
+    you: true,
+    client_id: 'q:1',
+    card: { symbol: 'AAPL.US' },
+  })
+  t.same(received[0], {
+    type: 'message',
+    room_name: 'friends',
+    body: 'AAPL.US quote is $1.50 per share',
+    client_id: 'q:1',
+    card,
+  })
+  const refused = await client.say('friends', 'refused', 1000, 'q:2', card).catch((e: unknown) => e)
+  t.match(refused, { name: 'ChatError', frame: { code: 'room:invalid-card', client_id: 'q:2' } })
+  t.match(await client.say('friends', 'plain'), { body: 'plain' })
+  t.notOk('card' in (received[2] ?? {}), 'no card key without a card')
+})
+
 t.test('a server frame that is not JSON closes the connection loudly', async (t) => {
   const { url } = await fakeServer(t, (socket) => socket.send('garbage'))
   const client = await ChatClient.connect(url)

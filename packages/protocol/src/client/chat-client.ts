@@ -1,5 +1,6 @@
 import WebSocket from 'ws'
-import type { ClientFrame } from '../ws-client-frames.js'
+import type { Card } from '../cards.js'
+import type { ClientFrame, MessageFrame } from '../ws-client-frames.js'
 import type {
   ErrorFrame,
   JoinedNotification,
@@ -155,18 +156,21 @@ export class ChatClient {
   /**
    * Posts `body` to `room` and resolves with its own echo (`you: true`), id and stamp included.
    * With `clientId` (extension) the send is safe to repeat: sent again, it is answered with the
-   * original's echo, nothing stored twice.
+   * original's echo, nothing stored twice; an error naming another message's client id is not
+   * this one's answer. With `card` (extension; bot accounts only) the message carries it.
    */
   say(
     room: string,
     body: string,
     timeoutMs?: number,
     clientId?: string,
+    card?: Card,
   ): Promise<MessageNotification> {
+    const frame: MessageFrame = { type: 'message', room_name: room, body }
+    if (clientId !== undefined) frame.client_id = clientId
+    if (card !== undefined) frame.card = card
     return this.request(
-      clientId === undefined
-        ? { type: 'message', room_name: room, body }
-        : { type: 'message', room_name: room, body, client_id: clientId },
+      frame,
       (f): f is MessageNotification =>
         f.type === 'room:notification' &&
         f.code === 'message' &&
@@ -175,6 +179,7 @@ export class ChatClient {
         (clientId === undefined || f.client_id === clientId),
       room,
       timeoutMs,
+      clientId,
     )
   }
 
@@ -194,8 +199,9 @@ export class ChatClient {
     isAnswer: (frame: ServerFrame) => frame is T,
     room: string,
     timeoutMs = DEFAULT_TIMEOUT_MS,
+    clientId?: string,
   ): Promise<T> {
-    const answer = this.wait((f) => isAnswer(f) || isErrorFor(f, room), timeoutMs)
+    const answer = this.wait((f) => isAnswer(f) || isErrorFor(f, room, clientId), timeoutMs)
     this.send(frame)
     const received = await answer
     if (received.type === 'error') throw new ChatError(received)
@@ -240,11 +246,17 @@ export class ChatClient {
   }
 }
 
-function isErrorFor(frame: ServerFrame, room: string): frame is ErrorFrame {
+/**
+ * Whether an error frame answers a request in `room`: it names that room or none, and, for a
+ * message sent with a client id, names that one or none (message errors carry the message's).
+ */
+function isErrorFor(frame: ServerFrame, room: string, clientId?: string): frame is ErrorFrame {
   if (frame.type !== 'error') return false
   const details: Record<string, unknown> | undefined =
     'details' in frame ? frame.details : undefined
-  return details?.name === undefined || details.name === room
+  const named = (frame as { client_id?: unknown }).client_id
+  const forRoom = details?.name === undefined || details.name === room
+  return forRoom && (clientId === undefined || named === undefined || named === clientId)
 }
 
 function push(list: ServerFrame[], frame: ServerFrame, max: number): void {

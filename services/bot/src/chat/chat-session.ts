@@ -4,8 +4,6 @@ import {
   type CustomNotification,
   ErrorCode,
   FatalCode,
-  type MessageFrame,
-  type MessageNotification,
   type ServerFrame,
 } from '@finchat/protocol'
 import {
@@ -264,15 +262,8 @@ export function createChatSession(options: ChatSessionOptions): ChatSession {
         const socket = await whenConnected(deadline)
         try {
           const timeout = Math.max(1, deadline - Date.now())
-          if (card === undefined || cardsRefused) await socket.say(room, body, timeout, clientId)
-          else
-            await sayWithCard(
-              socket,
-              { type: 'message', room_name: room, body },
-              timeout,
-              clientId,
-              card,
-            )
+          // Once refused, never again: the account is not a bot's, and the text is the answer.
+          await socket.say(room, body, timeout, clientId, cardsRefused ? undefined : card)
           return
         } catch (error) {
           if (card !== undefined && !cardsRefused && isCardRefusal(error)) {
@@ -304,46 +295,6 @@ export function createChatSession(options: ChatSessionOptions): ChatSession {
       customListeners.add(listener)
     },
   }
-}
-
-/** Like ChatClient.say, for a message that carries a card (the client's `say` sends none). */
-async function sayWithCard(
-  socket: ChatClient,
-  frame: MessageFrame,
-  timeoutMs: number,
-  clientId: string | undefined,
-  card: Card,
-): Promise<MessageNotification> {
-  const room = frame.room_name
-  const answer = socket.next(
-    (f) =>
-      (f.type === 'room:notification' &&
-        f.code === 'message' &&
-        f.you &&
-        f.room_name === room &&
-        (clientId === undefined || f.client_id === clientId)) ||
-      (f.type === 'error' && isAboutRoom(f, room) && isAboutClientId(f, clientId)),
-    timeoutMs,
-  )
-  const sent: MessageFrame & { card: Card } =
-    clientId === undefined ? { ...frame, card } : { ...frame, client_id: clientId, card }
-  socket.send(sent)
-  const received = await answer
-  if (received.type === 'error') throw new ChatError(received)
-  return received as MessageNotification
-}
-
-/** An error frame answers a request in `room` when it names that room or none (as ChatClient). */
-function isAboutRoom(frame: ServerFrame, room: string): boolean {
-  const details: Record<string, unknown> | undefined =
-    'details' in frame ? (frame.details as Record<string, unknown>) : undefined
-  return details?.name === undefined || details.name === room
-}
-
-/** Message errors name the message's client id when it had one: another answer's is not ours. */
-function isAboutClientId(frame: ServerFrame, clientId: string | undefined): boolean {
-  const named = (frame as { client_id?: unknown }).client_id
-  return clientId === undefined || named === undefined || named === clientId
 }
 
 /** `room:card-not-allowed` (not a bot account) and `room:invalid-card`. */
