@@ -11,7 +11,8 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
  */
 function newestUnder(dir) {
   if (!existsSync(dir)) return 0
-  if (statSync(dir).isFile()) return statSync(dir).mtimeMs
+  const self = statSync(dir)
+  if (self.isFile()) return self.mtimeMs
   let newest = 0
   for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
     if (entry.isFile()) {

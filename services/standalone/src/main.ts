@@ -12,7 +12,6 @@ import { buildStandalone } from './app.js'
 import { loadStandaloneConfig } from './config.js'
 import { botPassword, seedRooms } from './first-start.js'
 
-let firstStart = false
 let bot: StockBot | undefined
 /** Set once a stop began: a Ctrl-C in the first seconds lands while the steps below still run. */
 let stopping = false
@@ -21,6 +20,7 @@ const { app, config, started } = await runService({
   loadConfig: () => loadStandaloneConfig(),
   server: (config) => ({ title: 'Financial Chat', trustProxy: config.trustProxy }),
   async setup(app, config) {
+    let firstStart = false
     const storage = await openStorage(app, config, async (db) => {
       const auth = await migrateAuth(db)
       const chat = await migrateChat(db)
