@@ -53,7 +53,9 @@ t.test('a history that does not answer in time never makes the answer later', as
   const asked = Date.now()
   ask(alice, 'slowhist.us')
   const answer = await messageSeenBy(alice)
-  t.ok(Date.now() - asked < 1000, 'answered as soon as the quote was in')
+  // Waiting for the history would take its three attempts of 1 s each (and then some): the
+  // bound is that, not a guess at how fast a loaded machine answers.
+  t.ok(Date.now() - asked < 3000, 'answered before the history gave up')
   t.equal(answer.body, 'SLOWHIST.US quote is $12.5 per share')
   t.same(answer.card, { ...SESSION, symbol: 'SLOWHIST.US', close: 12.5 }, 'a card without it')
 })
