@@ -9,14 +9,19 @@ const size = { rooms: 2, clientsPerRoom: 3, durationMs: 500, drainMs: 200 }
 t.test('doubles the rate until its cap when every step passes', async (t) => {
   const target = await startBaseline()
   t.teardown(() => target.stop())
-  const result = await rateSweep(target, { ...size, maxRate: 6 })
+  // Every step passes because the test says so, as every step fails in the next story: a limit
+  // and a drain of 2 s, where the default 100 ms p99 failed the first step once on a loaded CI
+  // machine (the strategy, not the machine, is what this checks).
+  const lenient = { p99LimitMs: 2000, drainMs: 2000 }
+  const result = await rateSweep(target, { ...size, ...lenient, maxRate: 6 })
   t.same(
     result.steps.map((step) => step.ratePerClient),
     [1, 2, 4, 6],
+    JSON.stringify(result.steps),
   )
   t.equal(result.ratePerClient, 6, 'the cap, the highest rate tried')
   t.ok(result.deliveriesPerSecond > 0)
-  t.ok(result.p99 > 0 && result.p99 < 100)
+  t.ok(result.p99 > 0 && result.p99 < lenient.p99LimitMs)
 })
 
 t.test('bisects below the first failure, and reports 0 when nothing passes', async (t) => {
